@@ -1,0 +1,504 @@
+/*
+ * bcn_json.c - the JSON beacon parser.
+ *
+ * Why our own parser and not jsmn (which Debian ships): a beacon is one flat
+ * object of at most twenty known keys.  jsmn would give us token offsets and
+ * we would then walk every token a second time to decode escapes, validate
+ * UTF-8, convert numbers, check duplicates and copy strings; in non-strict
+ * mode it also accepts unquoted primitives and in strict mode it still leaves
+ * number and escape syntax to us.  This parser does all of that in one pass
+ * straight into the caller's fixed-size record, with exact reject reasons,
+ * no allocation and no recursion (nesting is rejected at the first '{' or
+ * '[' inside the object, so deep nesting costs nothing).  It is fuzzed by
+ * tests/fuzz/fuzz_json.c.
+ */
+#include <string.h>
+#include "bcn_proto.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum fld {
+	F_TYPE, F_TS, F_ANON, F_SESSION, F_FILM, F_REVIEW_ID, F_POSITION,
+	F_DURATION, F_EVENT, F_FROM, F_TO, F_URL, F_REFERRER, F_KEY, F_VALUE,
+	F_SCORE, F_TEXT, F_RATING, F_OP, F_TOKEN, F_UNKNOWN
+};
+
+static enum fld field_of(const char *k, size_t n)
+{
+#define K(s, f) if (n == sizeof(s) - 1 && memcmp(k, s, n) == 0) return f
+	switch (n) {
+	case 2: K("ts", F_TS); K("to", F_TO); K("op", F_OP); break;
+	case 3: K("url", F_URL); K("key", F_KEY); break;
+	case 4: K("type", F_TYPE); K("from", F_FROM); K("text", F_TEXT); break;
+	case 5: K("event", F_EVENT); K("value", F_VALUE); K("score", F_SCORE);
+		K("token", F_TOKEN); break;
+	case 6: K("rating", F_RATING); break;
+	case 7: K("anon_id", F_ANON); K("film_id", F_FILM); break;
+	case 8: K("referrer", F_REFERRER); break;
+	case 9: K("review_id", F_REVIEW_ID); break;
+	case 10: K("session_id", F_SESSION); break;
+	case 11: K("position_ms", F_POSITION); K("duration_ms", F_DURATION); break;
+	}
+#undef K
+	return F_UNKNOWN;
+}
+
+struct jp {
+	const char *p, *end;
+};
+
+static inline void skip_ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+		j->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+		else return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Scan a JSON string; j->p is just past the opening quote.  Without escapes
+ * the value is returned as a slice of the input (*out = start); with escapes
+ * it is decoded into dst (at most cap bytes) and *out = dst.  dst == NULL
+ * means "skip": escapes are only syntax-checked.  Returns BCN_OK,
+ * BCN_R_MALFORMED, BCN_R_BAD_UTF8 (escaped NUL / lone surrogate) or
+ * BCN_R_TOO_LONG (decoded value longer than cap).  A raw slice is not checked
+ * against cap; the caller does that.
+ */
+static int scan_string(struct jp *j, char *dst, size_t cap, const char **out, size_t *outlen)
+{
+	const char *start = j->p, *p = j->p, *end = j->end;
+
+	while (p < end && *p != '"' && *p != '\\' && (uint8_t)*p >= 0x20)
+		p++;
+	if (unlikely(p >= end))
+		return BCN_R_MALFORMED;
+	if (likely(*p == '"')) {
+		*out = start;
+		*outlen = (size_t)(p - start);
+		j->p = p + 1;
+		return BCN_OK;
+	}
+	if (*p != '\\')
+		return BCN_R_MALFORMED; /* raw control character */
+
+	/* Slow path: escapes present. */
+	size_t o = (size_t)(p - start);
+	if (dst) {
+		if (o > cap)
+			return BCN_R_TOO_LONG;
+		memcpy(dst, start, o);
+	}
+	while (p < end) {
+		char c = *p;
+		if (c == '"') {
+			j->p = p + 1;
+			*out = dst;
+			*outlen = o;
+			return BCN_OK;
+		}
+		if ((uint8_t)c < 0x20)
+			return BCN_R_MALFORMED;
+		char buf[4];
+		size_t bl = 1;
+		if (c != '\\') {
+			buf[0] = c;
+			p++;
+		} else {
+			if (p + 1 >= end)
+				return BCN_R_MALFORMED;
+			switch (p[1]) {
+			case '"': buf[0] = '"'; break;
+			case '\\': buf[0] = '\\'; break;
+			case '/': buf[0] = '/'; break;
+			case 'b': buf[0] = '\b'; break;
+			case 'f': buf[0] = '\f'; break;
+			case 'n': buf[0] = '\n'; break;
+			case 'r': buf[0] = '\r'; break;
+			case 't': buf[0] = '\t'; break;
+			case 'u': {
+				unsigned cp, lo;
+				if (end - p < 6 || hex4(p + 2, &cp))
+					return BCN_R_MALFORMED;
+				p += 6;
+				if (cp == 0)
+					return BCN_R_BAD_UTF8;
+				if (cp >= 0xdc00 && cp <= 0xdfff)
+					return BCN_R_BAD_UTF8; /* lone low surrogate */
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+						return BCN_R_BAD_UTF8;
+					if (hex4(p + 2, &lo))
+						return BCN_R_MALFORMED;
+					if (lo < 0xdc00 || lo > 0xdfff)
+						return BCN_R_BAD_UTF8;
+					p += 6;
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				}
+				if (cp < 0x80) {
+					buf[0] = (char)cp;
+				} else if (cp < 0x800) {
+					buf[0] = (char)(0xc0 | (cp >> 6));
+					buf[1] = (char)(0x80 | (cp & 0x3f));
+					bl = 2;
+				} else if (cp < 0x10000) {
+					buf[0] = (char)(0xe0 | (cp >> 12));
+					buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					buf[2] = (char)(0x80 | (cp & 0x3f));
+					bl = 3;
+				} else {
+					buf[0] = (char)(0xf0 | (cp >> 18));
+					buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+					buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					buf[3] = (char)(0x80 | (cp & 0x3f));
+					bl = 4;
+				}
+				goto emit;
+			}
+			default:
+				return BCN_R_MALFORMED;
+			}
+			p += 2;
+		}
+emit:
+		if (dst) {
+			if (o + bl > cap)
+				return BCN_R_TOO_LONG;
+			memcpy(dst + o, buf, bl);
+		}
+		o += bl;
+	}
+	return BCN_R_MALFORMED;
+}
+
+/* Kinds of JSON value as seen by a field. */
+enum jv { JV_STRING, JV_INT, JV_NUMBER, JV_BOOL, JV_NULL };
+
+/*
+ * Parse a JSON number at j->p.  Integers that fit in int64 go to *iv with
+ * kind JV_INT; a syntactically valid number with fraction or exponent is
+ * JV_NUMBER; an integer too large is reported with *overflow = 1.
+ */
+static int scan_number(struct jp *j, enum jv *kind, int64_t *iv, int *overflow)
+{
+	const char *p = j->p, *end = j->end;
+	int neg = 0;
+	uint64_t v = 0;
+
+	*overflow = 0;
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return BCN_R_MALFORMED;
+	if (*p == '0') {
+		p++;
+	} else {
+		while (p < end && *p >= '0' && *p <= '9') {
+			unsigned d = (unsigned)(*p - '0');
+			if (v > (UINT64_MAX - d) / 10)
+				*overflow = 1;
+			else
+				v = v * 10 + d;
+			p++;
+		}
+	}
+	*kind = JV_INT;
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return BCN_R_MALFORMED;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		*kind = JV_NUMBER;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return BCN_R_MALFORMED;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		*kind = JV_NUMBER;
+	}
+	if (v > (uint64_t)INT64_MAX)
+		*overflow = 1;
+	*iv = *overflow ? 0 : (neg ? -(int64_t)v : (int64_t)v);
+	j->p = p;
+	return BCN_OK;
+}
+
+static int scan_literal(struct jp *j, const char *lit, size_t n)
+{
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return BCN_R_MALFORMED;
+	j->p += n;
+	return BCN_OK;
+}
+
+static size_t limit_of(enum fld f)
+{
+	switch (f) {
+	case F_FROM: case F_TO: return BCN_MAX_SHORT;
+	case F_URL: case F_REFERRER: return BCN_MAX_URL;
+	case F_KEY: return BCN_MAX_KEY;
+	case F_VALUE: return BCN_MAX_VALUE;
+	case F_TEXT: return BCN_MAX_TEXT;
+	case F_TOKEN: return BCN_MAX_TOKEN;
+	default: return 64; /* enums and UUIDs: longer is simply wrong */
+	}
+}
+
+static struct bcn_sref *sref_of(struct bcn_record *r, enum fld f)
+{
+	switch (f) {
+	case F_FROM: return &r->from;
+	case F_TO: return &r->to;
+	case F_URL: return &r->url;
+	case F_REFERRER: return &r->referrer;
+	case F_KEY: return &r->key;
+	case F_VALUE: return &r->value;
+	case F_TEXT: return &r->text;
+	default: return NULL;
+	}
+}
+
+static int set_uuid(uint8_t dst[16], uint16_t *has, uint16_t bit, const char *s, size_t n)
+{
+	if (bcn_uuid_parse(s, n, dst))
+		return BCN_R_BAD_UUID;
+	*has |= bit;
+	return BCN_OK;
+}
+
+/* A string value for field f. */
+static int field_string(struct bcn_record *r, struct bcn_token *tok, enum fld f,
+			const char *s, size_t n)
+{
+	switch (f) {
+	case F_TYPE:
+		r->type = (uint8_t)bcn_type_from(s, n);
+		return r->type ? BCN_OK : BCN_R_UNKNOWN_TYPE;
+	case F_EVENT:
+		r->event = (uint8_t)bcn_event_from(s, n);
+		return r->event ? BCN_OK : BCN_R_BAD_ENUM;
+	case F_OP:
+		r->op = (uint8_t)bcn_op_from(s, n);
+		return r->op ? BCN_OK : BCN_R_BAD_ENUM;
+	case F_ANON: return set_uuid(r->anon_id, &r->has, BCN_HAS_ANON, s, n);
+	case F_SESSION: return set_uuid(r->session_id, &r->has, BCN_HAS_SESSION, s, n);
+	case F_FILM: return set_uuid(r->film_id, &r->has, BCN_HAS_FILM, s, n);
+	case F_REVIEW_ID: return set_uuid(r->review_id, &r->has, BCN_HAS_REVIEW, s, n);
+	case F_TOKEN:
+		if (n > BCN_MAX_TOKEN)
+			return BCN_R_TOO_LONG;
+		tok->p = s;
+		tok->n = n;
+		return BCN_OK;
+	case F_FROM: case F_TO: case F_URL: case F_REFERRER:
+	case F_KEY: case F_VALUE: case F_TEXT:
+		r->has |= f == F_URL ? BCN_HAS_URL : f == F_KEY ? BCN_HAS_KEY
+			  : f == F_TEXT ? BCN_HAS_TEXT : 0;
+		return bcn_put_str(r, sref_of(r, f), s, n, limit_of(f),
+			       f == F_TEXT ? (long)BCN_MAX_TEXT_CHARS : (long)BCN_MAX_TEXT);
+	default:
+		return BCN_R_BAD_FIELD_TYPE; /* a string where a number belongs */
+	}
+}
+
+static int field_int(struct bcn_record *r, enum fld f, int64_t v)
+{
+	switch (f) {
+	case F_TS:
+		if (v < 0 || v > BCN_TS_MAX_MS)
+			return BCN_R_OUT_OF_RANGE;
+		r->ts = v;
+		r->has |= BCN_HAS_TS;
+		return BCN_OK;
+	case F_POSITION:
+	case F_DURATION:
+		if (v < 0 || (uint64_t)v > BCN_MAX_POSITION_MS)
+			return BCN_R_OUT_OF_RANGE;
+		if (f == F_POSITION) {
+			r->position_ms = (uint64_t)v;
+			r->has |= BCN_HAS_POSITION;
+		} else {
+			r->duration_ms = (uint64_t)v;
+			r->has |= BCN_HAS_DURATION;
+		}
+		return BCN_OK;
+	case F_SCORE:
+		if (v < -1 || v > 1)
+			return BCN_R_OUT_OF_RANGE;
+		r->score = (int8_t)v;
+		r->has |= BCN_HAS_SCORE;
+		return BCN_OK;
+	case F_RATING:
+		if (v < 1 || v > 10)
+			return BCN_R_OUT_OF_RANGE;
+		r->rating = (uint8_t)v;
+		r->has |= BCN_HAS_RATING;
+		return BCN_OK;
+	default:
+		return BCN_R_BAD_FIELD_TYPE; /* a number where a string belongs */
+	}
+}
+
+static inline int is_numeric_field(enum fld f)
+{
+	return f == F_TS || f == F_POSITION || f == F_DURATION || f == F_SCORE || f == F_RATING;
+}
+
+int bcn_json_parse(const char *buf, size_t len, struct bcn_record *r, struct bcn_token *tok)
+{
+	struct jp j = { buf, buf + len };
+	uint32_t seen = 0;
+	char keybuf[32];
+	int rc;
+
+	if (unlikely(len > BCN_MAX_BEACON))
+		return BCN_R_TOO_LARGE;
+	memset(r, 0, offsetof(struct bcn_record, node));
+	tok->p = NULL;
+	tok->n = 0;
+
+	skip_ws(&j);
+	if (j.p >= j.end || *j.p != '{')
+		return BCN_R_MALFORMED;
+	j.p++;
+	skip_ws(&j);
+	if (j.p < j.end && *j.p == '}') {
+		j.p++;
+		goto done;
+	}
+	for (;;) {
+		const char *k, *v;
+		size_t kn, vn;
+
+		if (j.p >= j.end || *j.p != '"')
+			return BCN_R_MALFORMED;
+		j.p++;
+		rc = scan_string(&j, keybuf, sizeof(keybuf), &k, &kn);
+		enum fld f;
+		if (rc == BCN_R_TOO_LONG) {
+			/* an escaped key longer than any we know: skip it */
+			rc = scan_string(&j, NULL, 0, &k, &kn);
+			if (rc)
+				return rc;
+			f = F_UNKNOWN;
+		} else if (rc) {
+			return rc;
+		} else {
+			f = field_of(k, kn);
+		}
+		skip_ws(&j);
+		if (j.p >= j.end || *j.p != ':')
+			return BCN_R_MALFORMED;
+		j.p++;
+		skip_ws(&j);
+		if (j.p >= j.end)
+			return BCN_R_MALFORMED;
+		if (f != F_UNKNOWN) {
+			if (seen & (1u << f))
+				return BCN_R_DUPLICATE_FIELD;
+			seen |= 1u << f;
+		}
+
+		char c = *j.p;
+		if (c == '"') {
+			j.p++;
+			if (f == F_UNKNOWN) {
+				rc = scan_string(&j, NULL, 0, &v, &vn);
+				if (rc)
+					return rc;
+			} else {
+				struct bcn_sref *sr = sref_of(r, f);
+				char small[64];
+				char *dst = sr ? r->arena + r->arena_used : small;
+				size_t cap = sr ? limit_of(f) : sizeof(small);
+				if (f == F_TOKEN)
+					dst = NULL; /* tokens are base64url: no escapes */
+				rc = scan_string(&j, dst, cap, &v, &vn);
+				if (rc == BCN_R_TOO_LONG && !sr)
+					rc = f == F_TYPE ? BCN_R_UNKNOWN_TYPE
+					     : (f == F_EVENT || f == F_OP) ? BCN_R_BAD_ENUM
+					     : is_numeric_field(f) ? BCN_R_BAD_FIELD_TYPE
+					     : BCN_R_BAD_UUID;
+				if (rc)
+					return rc;
+				if (f == F_TOKEN && v == NULL)
+					return BCN_R_BAD_TOKEN;
+				rc = field_string(r, tok, f, v, vn);
+				if (rc)
+					return rc;
+			}
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			enum jv kind;
+			int64_t iv;
+			int ovf;
+			rc = scan_number(&j, &kind, &iv, &ovf);
+			if (rc)
+				return rc;
+			if (f != F_UNKNOWN) {
+				if (!is_numeric_field(f))
+					return BCN_R_BAD_FIELD_TYPE;
+				if (kind != JV_INT)
+					return BCN_R_BAD_FIELD_TYPE;
+				if (ovf)
+					return BCN_R_OUT_OF_RANGE;
+				rc = field_int(r, f, iv);
+				if (rc)
+					return rc;
+			}
+		} else if (c == 't' || c == 'f') {
+			rc = c == 't' ? scan_literal(&j, "true", 4) : scan_literal(&j, "false", 5);
+			if (rc)
+				return rc;
+			if (f != F_UNKNOWN)
+				return BCN_R_BAD_FIELD_TYPE;
+		} else if (c == 'n') {
+			rc = scan_literal(&j, "null", 4);
+			if (rc)
+				return rc;
+			/* null: the field is absent */
+		} else {
+			return BCN_R_MALFORMED; /* nested object/array or garbage */
+		}
+
+		skip_ws(&j);
+		if (j.p >= j.end)
+			return BCN_R_MALFORMED;
+		if (*j.p == ',') {
+			j.p++;
+			skip_ws(&j);
+			continue;
+		}
+		if (*j.p == '}') {
+			j.p++;
+			break;
+		}
+		return BCN_R_MALFORMED;
+	}
+done:
+	skip_ws(&j);
+	if (j.p != j.end)
+		return BCN_R_MALFORMED;
+	if (!(seen & (1u << F_TYPE)) || r->type == BCN_T_NONE)
+		return BCN_R_MISSING_FIELD;
+	return BCN_OK;
+}

@@ -1,0 +1,132 @@
+/*
+ * bcn_text.c - UUID and UTF-8 helpers shared by the JSON and binary codecs.
+ *
+ * Why this exists: both forms carry the same UUIDs and strings and must
+ * accept and reject exactly the same values.
+ */
+#include <string.h>
+#include "bcn_proto.h"
+
+static const int8_t hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+int bcn_uuid_parse(const char *s, size_t n, uint8_t out[16])
+{
+	uint8_t tmp[16];
+	unsigned j = 0;
+
+	if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return -1;
+	for (unsigned i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			continue;
+		int hi = hexval[(uint8_t)s[i]], lo = hexval[(uint8_t)s[i + 1]];
+		if (!hi || !lo)
+			return -1;
+		tmp[j++] = (uint8_t)(((hi - 1) << 4) | (lo - 1));
+		i++;
+	}
+	memcpy(out, tmp, 16);
+	return 0;
+}
+
+void bcn_uuid_format(const uint8_t u[16], char out[36])
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned o = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hx[u[i] >> 4];
+		out[o++] = hx[u[i] & 15];
+	}
+}
+
+int bcn_uuid_is_nil(const uint8_t u[16])
+{
+	uint64_t a, b;
+	memcpy(&a, u, 8);
+	memcpy(&b, u + 8, 8);
+	return (a | b) == 0;
+}
+
+long bcn_utf8_count(const char *str, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	long cps = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		/* ASCII fast path, 8 bytes at a time. */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			/* a zero byte anywhere? */
+			if ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)
+				return -1;
+			i += 8;
+			cps += 8;
+		}
+		if (i >= n)
+			break;
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			if (c == 0)
+				return -1;
+			i++;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			if (i + 1 >= n || (s[i + 1] & 0xc0) != 0x80)
+				return -1;
+			i += 2;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			if (i + 2 >= n || (s[i + 1] & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80)
+				return -1;
+			if (c == 0xe0 && s[i + 1] < 0xa0)
+				return -1; /* overlong */
+			if (c == 0xed && s[i + 1] >= 0xa0)
+				return -1; /* surrogate */
+			i += 3;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			if (i + 3 >= n || (s[i + 1] & 0xc0) != 0x80 ||
+			    (s[i + 2] & 0xc0) != 0x80 || (s[i + 3] & 0xc0) != 0x80)
+				return -1;
+			if (c == 0xf0 && s[i + 1] < 0x90)
+				return -1; /* overlong */
+			if (c == 0xf4 && s[i + 1] >= 0x90)
+				return -1; /* > U+10FFFF */
+			i += 4;
+		} else {
+			return -1;
+		}
+		cps++;
+	}
+	return cps;
+}
+
+/* Store a string field into the record's arena, checking length and UTF-8. */
+int bcn_put_str(struct bcn_record *r, struct bcn_sref *dst, const char *s,
+		   size_t n, size_t limit, long max_cps)
+{
+	if (n > limit || r->arena_used + n > BCN_ARENA_SIZE)
+		return BCN_R_TOO_LONG;
+	if (n) {
+		long cps = bcn_utf8_count(s, n);
+		if (cps < 0)
+			return BCN_R_BAD_UTF8;
+		if (cps > max_cps)
+			return BCN_R_TOO_LONG;
+	}
+	if (s != r->arena + r->arena_used)
+		memmove(r->arena + r->arena_used, s, n);
+	dst->off = r->arena_used;
+	dst->len = (uint16_t)n;
+	r->arena_used = (uint16_t)(r->arena_used + n);
+	return BCN_OK;
+}
+

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install every Debian package the project needs (root, non-interactive,
+# idempotent).  Skips apt entirely when everything is already there.
+set -eu
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libcunit1-dev libssl-dev
+libjsmn-dev libinih-dev librdkafka-dev libcurl4-openssl-dev libjemalloc-dev
+libdpdk-dev kcat prometheus wrk python3 valgrind"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+echo "deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: must run as root to install packages" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
+echo "deps: done"
