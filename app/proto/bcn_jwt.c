@@ -362,7 +362,8 @@ int bcn_jwt_verify(struct bcn_jwt_cache *c, const char *tok, size_t n,
 	memcpy(user_id, uid, 16);
 	return BCN_OK;
 bad:
-	c->st.rejected += c != NULL;
+	if (c)
+		c->st.rejected++;
 	return BCN_R_BAD_TOKEN;
 }
 
