@@ -14,6 +14,9 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -MMD -MP
 LDLIBS_PROTO := -lcrypto
+# DPDK, for the fast-path driver (drivers/dpdk, with its issue).
+DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 CUNIT_LIBS   := -lcunit
 
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
