@@ -12,7 +12,7 @@ CLANG    ?= clang
 B        := build
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -MMD -MP
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -pthread -MMD -MP
 LDLIBS_PROTO := -lcrypto
 # DPDK, for the fast-path driver (drivers/dpdk, with its issue).
 DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
@@ -24,13 +24,13 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
-PROTO_SRC := $(wildcard app/proto/*.c)
+PROTO_SRC := $(wildcard app/proto/*.c) $(wildcard app/ring/*.c)
 PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all deps check test test-unit test-asan test-fuzz test-integration fuzz bench run clean
+.PHONY: all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/test-unit $(B)/bench-parse
 
 deps:
@@ -54,9 +54,9 @@ $(B)/test-unit: $(UNIT_SRC:%.c=$(B)/%.o) $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CUNIT_LIBS) $(LDLIBS_PROTO)
 
 # The same unit tests, built with clang under ASan+UBSan (LeakSanitizer on).
-$(B)/asan/test-unit: $(PROTO_SRC) $(UNIT_SRC) $(wildcard app/proto/*.h tests/unit/*.h)
+$(B)/asan/test-unit: $(PROTO_SRC) $(UNIT_SRC) $(wildcard app/proto/*.h app/ring/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto $(SAN_FLAGS) -o $@ \
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -pthread $(SAN_FLAGS) -o $@ \
 		$(PROTO_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_PROTO)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard app/proto/*.h)
@@ -68,6 +68,15 @@ check: $(B)/test-unit
 	$(B)/test-unit
 
 test-unit: check
+
+# The ring's two-thread test under ThreadSanitizer.
+$(B)/tsan/test-ring: tests/unit/test_ring.c tests/tsan_main.c app/ring/bcn_ring.c app/ring/bcn_ring.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/ring -pthread -O1 -g -fsanitize=thread -o $@ \
+		tests/unit/test_ring.c tests/tsan_main.c app/ring/bcn_ring.c $(CUNIT_LIBS)
+
+test-tsan: $(B)/tsan/test-ring
+	TSAN_OPTIONS=halt_on_error=1 $(B)/tsan/test-ring
 
 test-asan: $(B)/asan/test-unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/test-unit
@@ -85,6 +94,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-fuzz
 	$(MAKE) test-integration
+	$(MAKE) test-tsan
 	$(MAKE) test-asan
 	$(MAKE) check
 
