@@ -12,8 +12,8 @@ CLANG    ?= clang
 B        := build
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -pthread -MMD -MP
-LDLIBS_PROTO := -lcrypto
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -Iapp/conf -pthread -MMD -MP
+LDLIBS_PROTO := -lcrypto -linih
 # DPDK, for the fast-path driver (drivers/dpdk, with its issue).
 DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
@@ -24,7 +24,7 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
-PROTO_SRC := $(wildcard app/proto/*.c) $(wildcard app/ring/*.c)
+PROTO_SRC := $(wildcard app/proto/*.c) $(wildcard app/ring/*.c) $(wildcard app/conf/*.c)
 PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -54,9 +54,9 @@ $(B)/test-unit: $(UNIT_SRC:%.c=$(B)/%.o) $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CUNIT_LIBS) $(LDLIBS_PROTO)
 
 # The same unit tests, built with clang under ASan+UBSan (LeakSanitizer on).
-$(B)/asan/test-unit: $(PROTO_SRC) $(UNIT_SRC) $(wildcard app/proto/*.h app/ring/*.h tests/unit/*.h)
+$(B)/asan/test-unit: $(PROTO_SRC) $(UNIT_SRC) $(wildcard app/proto/*.h app/ring/*.h app/conf/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -pthread $(SAN_FLAGS) -o $@ \
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -Iapp/conf -pthread $(SAN_FLAGS) -o $@ \
 		$(PROTO_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_PROTO)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard app/proto/*.h)
