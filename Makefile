@@ -31,7 +31,7 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 .PHONY: all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
-all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/test-unit $(B)/bench-parse
+all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse
 
 deps:
 	@sh tests/deps.sh
@@ -46,6 +46,9 @@ $(B)/libbcnproto.a: $(PROTO_OBJ)
 
 $(B)/beacon-lint: $(B)/app/tools/beacon_lint.o $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)
+
+$(B)/kafka-dev: $(B)/app/tools/kafka_dev.o
+	$(CC) $(CFLAGS) -o $@ $^ -lrdkafka
 
 $(B)/bench-parse: $(B)/perf/bench_parse.o $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)

@@ -304,9 +304,9 @@ static int verify_slow(struct bcn_jwt_cache *c, const char *tok, size_t n,
 	if (e >= ee || *e < '0' || *e > '9')
 		return BCN_R_BAD_TOKEN;
 	for (; e < ee && *e >= '0' && *e <= '9'; e++) {
+		exp = exp * 10 + (*e - '0');
 		if (exp > 4102444800ll)
 			return BCN_R_BAD_TOKEN; /* beyond 2100: nonsense */
-		exp = exp * 10 + (*e - '0');
 	}
 	if (e < ee && *e != '.' && *e != 'e' && *e != 'E')
 		return BCN_R_BAD_TOKEN;
