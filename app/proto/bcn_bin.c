@@ -211,8 +211,8 @@ size_t bcn_bin_encode(const struct bcn_record *r, const char *token, size_t toke
 	const struct strspec *ss = &strs_of[r->type];
 	for (unsigned i = 0; i < ss->n; i++) {
 		const struct bcn_sref *sr = (const struct bcn_sref *)((const char *)r + ss->f[i].off);
-		if (cap - o < 2u + sr->len)
-			return 0;
+		if (sr->len > ss->f[i].limit || cap - o < 2u + sr->len)
+			return 0; /* over the field's limit: the parser would refuse it */
 		wr16(out + o, sr->len);
 		memcpy(out + o + 2, r->arena + sr->off, sr->len);
 		o += 2u + sr->len;

@@ -82,6 +82,24 @@ static int scan_string(struct jp *j, char *dst, size_t cap, const char **out, si
 {
 	const char *start = j->p, *p = j->p, *end = j->end;
 
+	/* perf: skip 8 bytes at a time while none is '"', '\\' or < 0x20
+	 * (exact "has a zero byte" / "has a byte < n" tests); the byte loop
+	 * below then finds which one it was */
+	while (end - p >= 8) {
+		uint64_t w, q, b, m;
+		memcpy(&w, p, 8);
+		q = w ^ 0x2222222222222222ull;
+		b = w ^ 0x5c5c5c5c5c5c5c5cull;
+		m = (((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b) |
+		     ((w - 0x2020202020202020ull) & ~w)) & 0x8080808080808080ull;
+		if (m) {
+			/* the lowest flagged byte is always a true match */
+			if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+				p += __builtin_ctzll(m) >> 3;
+			break;
+		}
+		p += 8;
+	}
 	while (p < end && *p != '"' && *p != '\\' && (uint8_t)*p >= 0x20)
 		p++;
 	if (unlikely(p >= end))
@@ -208,12 +226,18 @@ static int scan_number(struct jp *j, enum jv *kind, int64_t *iv, int *overflow)
 	if (*p == '0') {
 		p++;
 	} else {
+		/* perf: 19 digits cannot overflow a uint64_t, check only past them */
+		const char *nocheck = end - p > 19 ? p + 19 : end;
+		while (p < nocheck && *p >= '0' && *p <= '9')
+			v = v * 10 + (unsigned)(*p++ - '0');
 		while (p < end && *p >= '0' && *p <= '9') {
 			unsigned d = (unsigned)(*p - '0');
-			if (v > (UINT64_MAX - d) / 10)
+			uint64_t t;
+			/* perf: same test as v > (UINT64_MAX - d) / 10, no division */
+			if (__builtin_mul_overflow(v, 10u, &t) || __builtin_add_overflow(t, d, &t))
 				*overflow = 1;
 			else
-				v = v * 10 + d;
+				v = t;
 			p++;
 		}
 	}
@@ -366,7 +390,7 @@ static inline int is_numeric_field(enum fld f)
 
 int bcn_json_parse(const char *buf, size_t len, struct bcn_record *r, struct bcn_token *tok)
 {
-	struct jp j = { buf, buf + len };
+	struct jp j = { buf, buf ? buf + len : buf }; /* NULL + 0 is UB in C */
 	uint32_t seen = 0;
 	char keybuf[32];
 	int rc;

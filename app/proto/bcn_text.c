@@ -16,20 +16,23 @@ static const int8_t hexval[256] = {
 
 int bcn_uuid_parse(const char *s, size_t n, uint8_t out[16])
 {
+	/* where each byte's two hex digits start in 8-4-4-4-12 */
+	static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
 	uint8_t tmp[16];
-	unsigned j = 0;
+	unsigned bad = 0;
 
 	if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
 		return -1;
-	for (unsigned i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23)
-			continue;
-		int hi = hexval[(uint8_t)s[i]], lo = hexval[(uint8_t)s[i + 1]];
-		if (!hi || !lo)
-			return -1;
-		tmp[j++] = (uint8_t)(((hi - 1) << 4) | (lo - 1));
-		i++;
+	/* perf: no branch per digit; a non-hex digit (hexval 0) becomes
+	 * 0xffffffff here and is caught once after the loop */
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned hi = (unsigned)hexval[(uint8_t)s[at[i]]] - 1u;
+		unsigned lo = (unsigned)hexval[(uint8_t)s[at[i] + 1]] - 1u;
+		bad |= hi | lo;
+		tmp[i] = (uint8_t)(hi << 4 | lo);
 	}
+	if (bad > 15u)
+		return -1;
 	memcpy(out, tmp, 16);
 	return 0;
 }
