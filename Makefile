@@ -12,8 +12,11 @@ CLANG    ?= clang
 B        := build
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -Iapp/conf -pthread -MMD -MP
+INCS     := -Iapp/proto -Iapp/ring -Iapp/conf -Iapp/core -Iapp/kafka -Idrivers -Idrivers/socket
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread -MMD -MP
 LDLIBS_PROTO := -lcrypto -linih
+# beacond's own libraries: HTTP parsing (nodejs http-parser), Kafka, jemalloc.
+LDLIBS_APP   := -lhttp_parser -lrdkafka -lm
 # DPDK, for the fast-path driver (drivers/dpdk, with its issue).
 DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
@@ -26,12 +29,18 @@ FUZZ_SHORT_SECONDS ?= 20
 
 PROTO_SRC := $(wildcard app/proto/*.c) $(wildcard app/ring/*.c) $(wildcard app/conf/*.c)
 PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/%.o)
+# beacond's components (everything but its main): control plane, Kafka slow
+# path, driver interface and the kernel-socket driver.
+APP_SRC   := $(wildcard app/core/*.c) $(wildcard app/kafka/*.c) $(wildcard drivers/*.c) $(wildcard drivers/socket/*.c)
+APP_OBJ   := $(APP_SRC:%.c=$(B)/%.o)
+APP_HDR   := $(wildcard app/core/*.h app/kafka/*.h drivers/*.h drivers/socket/*.h)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 .PHONY: all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
-all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse
+all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
+	$(B)/beacond $(B)/beacon-blast
 
 deps:
 	@sh tests/deps.sh
@@ -44,6 +53,20 @@ $(B)/libbcnproto.a: $(PROTO_OBJ)
 	@mkdir -p $(B)
 	$(AR) rcs $@ $^
 
+# The version in /metrics' build_info and beacond's start-up line.
+BCN_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+$(B)/app/core/bcn_expo.o $(B)/app/beacond/main.o: CFLAGS += -DBCN_VERSION='"$(BCN_VERSION)"'
+
+$(B)/libbcnapp.a: $(APP_OBJ)
+	@mkdir -p $(B)
+	$(AR) rcs $@ $^
+
+$(B)/beacond: $(B)/app/beacond/main.o $(B)/libbcnapp.a $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_APP) $(LDLIBS_PROTO) -ljemalloc
+
+$(B)/beacon-blast: $(B)/perf/beacon_blast.o $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO) -lm
+
 $(B)/beacon-lint: $(B)/app/tools/beacon_lint.o $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)
 
@@ -53,19 +76,19 @@ $(B)/kafka-dev: $(B)/app/tools/kafka_dev.o
 $(B)/bench-parse: $(B)/perf/bench_parse.o $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)
 
-$(B)/test-unit: $(UNIT_SRC:%.c=$(B)/%.o) $(B)/libbcnproto.a
-	$(CC) $(CFLAGS) -o $@ $^ $(CUNIT_LIBS) $(LDLIBS_PROTO)
+$(B)/test-unit: $(UNIT_SRC:%.c=$(B)/%.o) $(B)/libbcnapp.a $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CUNIT_LIBS) $(LDLIBS_APP) $(LDLIBS_PROTO)
 
 # The same unit tests, built with clang under ASan+UBSan (LeakSanitizer on).
-$(B)/asan/test-unit: $(PROTO_SRC) $(UNIT_SRC) $(wildcard app/proto/*.h app/ring/*.h app/conf/*.h tests/unit/*.h)
+$(B)/asan/test-unit: $(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(APP_HDR) $(wildcard app/proto/*.h app/ring/*.h app/conf/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto -Iapp/ring -Iapp/conf -pthread $(SAN_FLAGS) -o $@ \
-		$(PROTO_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_PROTO)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread $(SAN_FLAGS) -o $@ \
+		$(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_APP) $(LDLIBS_PROTO)
 
-$(B)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard app/proto/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(APP_SRC) $(APP_HDR) $(wildcard app/proto/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iapp/proto $(FUZZ_FLAGS) -o $@ \
-		$< $(PROTO_SRC) $(LDLIBS_PROTO)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(FUZZ_FLAGS) -o $@ \
+		$< $(PROTO_SRC) $(APP_SRC) $(LDLIBS_APP) $(LDLIBS_PROTO)
 
 check: $(B)/test-unit
 	$(B)/test-unit
@@ -90,7 +113,7 @@ test-fuzz: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-test-integration: $(B)/beacon-lint
+test-integration: $(B)/beacon-lint $(B)/kafka-dev $(B)/beacond $(B)/beacon-blast
 	@sh tests/integration/run.sh
 
 test: deps

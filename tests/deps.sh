@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libcunit1-dev libssl-dev
 libjsmn-dev libinih-dev librdkafka-dev libcurl4-openssl-dev libjemalloc-dev
-libdpdk-dev kcat prometheus wrk python3 valgrind"
+libdpdk-dev libhttp-parser-dev kcat prometheus wrk python3 valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

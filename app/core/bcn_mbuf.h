@@ -1,0 +1,30 @@
+/*
+ * bcn_mbuf.h - append-only text into a fixed buffer, for the Prometheus text
+ * exposition format.
+ *
+ * Why this exists: /metrics is rendered into a buffer preallocated at
+ * start-up, so scraping allocates nothing.  A render that does not fit sets
+ * `overflow`, and the caller answers 500 rather than a truncated page that
+ * Prometheus would half-parse.
+ */
+#ifndef BCN_MBUF_H
+#define BCN_MBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bcn_mbuf {
+	char *p;
+	size_t len, cap;
+	int overflow;
+};
+
+/* Start writing into buf[cap].  Can't fail. */
+void bcn_mb_init(struct bcn_mbuf *m, char *buf, size_t cap);
+/* printf-append; on overflow sets m->overflow and keeps what fit. */
+void bcn_mb_printf(struct bcn_mbuf *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "# HELP name help\n# TYPE name type\n".  Same failure rule. */
+void bcn_mb_family(struct bcn_mbuf *m, const char *name, const char *type, const char *help);
+
+#endif
