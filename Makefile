@@ -85,6 +85,13 @@ $(B)/asan/test-unit: $(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(APP_HDR) $(wildcard a
 	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread $(SAN_FLAGS) -o $@ \
 		$(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_APP) $(LDLIBS_PROTO)
 
+# beacond itself under ASan+UBSan (libc malloc: jemalloc and ASan don't mix),
+# for the integration tier's sanitizer run (tests/integration/test_beacond_asan.sh).
+$(B)/asan/beacond: app/beacond/main.c $(PROTO_SRC) $(APP_SRC) $(APP_HDR) $(wildcard app/proto/*.h app/ring/*.h app/conf/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread $(SAN_FLAGS) -DBCN_VERSION='"$(BCN_VERSION)-asan"' -o $@ \
+		app/beacond/main.c $(PROTO_SRC) $(APP_SRC) $(LDLIBS_APP) $(LDLIBS_PROTO)
+
 $(B)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(APP_SRC) $(APP_HDR) $(wildcard app/proto/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(FUZZ_FLAGS) -o $@ \
@@ -113,7 +120,7 @@ test-fuzz: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-test-integration: $(B)/beacon-lint $(B)/kafka-dev $(B)/beacond $(B)/beacon-blast
+test-integration: $(B)/beacon-lint $(B)/kafka-dev $(B)/beacond $(B)/beacon-blast $(B)/asan/beacond
 	@sh tests/integration/run.sh
 
 test: deps

@@ -14,13 +14,16 @@
  * absent; registered when present. */
 int test_conf_register(void) __attribute__((weak));
 int test_ring_register(void) __attribute__((weak));
+int test_http_register(void) __attribute__((weak));
+int test_beacond_register(void) __attribute__((weak));
 
 int main(void)
 {
 	int (*const suites[])(void) = {
 		suite_names, suite_json, suite_ingest, suite_bin,
 		suite_jwt, suite_encode, suite_event_id,
-		test_conf_register, test_ring_register,
+		test_conf_register, test_ring_register, test_http_register,
+		test_beacond_register,
 	};
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {

@@ -34,7 +34,7 @@ bd_config() {
 }
 
 bd_start() {
-	it_start beacond build/beacond --config "$W/beacond.ini"
+	it_start beacond "${BEACOND:-build/beacond}" --config "$W/beacond.ini"
 	it_wait 20 "beacond /readyz to answer 200" curl -sf "http://127.0.0.1:$BD_MET/readyz"
 }
 
