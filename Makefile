@@ -38,9 +38,20 @@ UNIT_SRC  := $(wildcard tests/unit/*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
+# Module hooks: drivers/dpdk/module.mk and etl/module.mk append to these, so
+# that each module owns its build rules and this file stays the same.
+MODULE_ALL   :=  # extra targets of `make all`
+CHECK_BINS   :=  # extra CUnit binaries run by `make check`
+ASAN_BINS    :=  # extra CUnit binaries built with ASan+UBSan, run by `make test-asan`
+INTEG_DEPS   :=  # what the integration tier needs built
+BEACOND_OBJ  :=  # extra objects linked into beacond (the DPDK driver)
+BEACOND_LIBS :=
+BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
+-include drivers/dpdk/module.mk etl/module.mk
+
 .PHONY: all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
-	$(B)/beacond $(B)/beacon-blast
+	$(B)/beacond $(B)/beacon-blast $(MODULE_ALL) $(CHECK_BINS)
 
 deps:
 	@sh tests/deps.sh
@@ -61,8 +72,9 @@ $(B)/libbcnapp.a: $(APP_OBJ)
 	@mkdir -p $(B)
 	$(AR) rcs $@ $^
 
-$(B)/beacond: $(B)/app/beacond/main.o $(B)/libbcnapp.a $(B)/libbcnproto.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_APP) $(LDLIBS_PROTO) -ljemalloc
+$(B)/drivers/bcn_driver.o: CFLAGS += $(BEACOND_DEFS)
+$(B)/beacond: $(B)/app/beacond/main.o $(BEACOND_OBJ) $(B)/libbcnapp.a $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(BEACOND_LIBS) $(LDLIBS_APP) $(LDLIBS_PROTO) -ljemalloc
 
 $(B)/beacon-blast: $(B)/perf/beacon_blast.o $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO) -lm
@@ -97,8 +109,9 @@ $(B)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(APP_SRC) $(APP_HDR) $(wildcard app/pr
 	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(FUZZ_FLAGS) -o $@ \
 		$< $(PROTO_SRC) $(APP_SRC) $(LDLIBS_APP) $(LDLIBS_PROTO)
 
-check: $(B)/test-unit
+check: $(B)/test-unit $(CHECK_BINS)
 	$(B)/test-unit
+	@for t in $(CHECK_BINS); do echo "== $$t"; $$t || exit 1; done
 
 test-unit: check
 
@@ -111,8 +124,10 @@ $(B)/tsan/test-ring: tests/unit/test_ring.c tests/tsan_main.c app/ring/bcn_ring.
 test-tsan: $(B)/tsan/test-ring
 	TSAN_OPTIONS=halt_on_error=1 $(B)/tsan/test-ring
 
-test-asan: $(B)/asan/test-unit
+test-asan: $(B)/asan/test-unit $(ASAN_BINS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/test-unit
+	@for t in $(ASAN_BINS); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
 
 test-fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SHORT_SECONDS) $(FUZZ_BIN)
@@ -120,7 +135,7 @@ test-fuzz: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-test-integration: $(B)/beacon-lint $(B)/kafka-dev $(B)/beacond $(B)/beacon-blast $(B)/asan/beacond
+test-integration: $(B)/beacon-lint $(B)/kafka-dev $(B)/beacond $(B)/beacon-blast $(B)/asan/beacond $(INTEG_DEPS)
 	@sh tests/integration/run.sh
 
 test: deps

@@ -47,6 +47,7 @@ struct bcn_driver_ops {
 };
 
 extern const struct bcn_driver_ops bcn_driver_socket;
+extern const struct bcn_driver_ops bcn_driver_dpdk; /* with BCN_HAVE_DPDK */
 
 /* The driver called `name`, or NULL if this build has none by that name. */
 const struct bcn_driver_ops *bcn_driver_find(const char *name);
