@@ -276,7 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (k > 0)
 				off += (size_t)k, sent += (size_t)k;
 			else if (k < 0 && errno != EAGAIN && errno != EINTR)
-				dead = 1; /* the server closed: fine, it may */
+				dead = errno; /* the server closed: fine, it may */
 		} else if (!shut) {
 			shutdown(fd, SHUT_WR);
 			shut = 1;
@@ -295,8 +295,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	close(fd);
-	FZ_LOG("http: sent %zu/%zu, %u calls, %u responses (+%u interim), error %d\n", sent,
-	       size, ncalls, R.finals, R.interims, R.err_status);
+	FZ_LOG("http: sent %zu/%zu (%s), %u calls, %u responses (+%u interim), error %d\n",
+	       sent, size, dead ? strerror(dead) : "ok", ncalls, R.finals, R.interims,
+	       R.err_status);
+	/* it may not have seen our close yet (e.g. draining after an error) */
+	while (bcn_http_server_open_conns(srv) && ++polls < MAX_POLLS)
+		bcn_http_server_poll(srv, 0);
 
 	FZ_CHECK(!R.in_msg); /* nothing cut short */
 	FZ_CHECK(R.finals == ncalls || R.finals == ncalls + 1);
