@@ -49,7 +49,7 @@ BEACOND_LIBS :=
 BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
 -include drivers/dpdk/module.mk etl/module.mk
 
-.PHONY: all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
+.PHONY: docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
 	$(B)/beacond $(B)/beacon-blast $(MODULE_ALL) $(CHECK_BINS)
 
@@ -153,6 +153,11 @@ run:
 	@echo "make run: the local stack (ClickHouse, kafka-dev, beacond, beacon-etl) is not built yet;" >&2
 	@echo "it arrives with the beacond and ClickHouse issues. Try 'make test'." >&2
 	@exit 1
+
+# The configuration reference, generated from the config table.
+docs-config: $(B)/beacond
+	{ head -n 6 docs/beacond-config.md; $(B)/beacond --config-markdown; } > $(B)/beacond-config.md
+	mv $(B)/beacond-config.md docs/beacond-config.md
 
 clean:
 	rm -rf $(B)

@@ -359,8 +359,8 @@ static void conn_fail(struct bcn_http_server *s, struct conn *c, int status, uns
 	if (status == 400)
 		st_add(s, ST(parse_errors), 1);
 	c->close_after = c->linger = 1;
-	if (out_response(s, c, &r, 0) == 0)
-		c->lat_t0 = c->t0;
+	if (out_response(s, c, &r, 0) == 0) /* no message begun: from the read */
+		c->lat_t0 = c->t0 ? c->t0 : c->t_read;
 }
 
 /*

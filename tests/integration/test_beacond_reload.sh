@@ -16,6 +16,9 @@ build/beacond --print-config > "$W/defaults.ini" || it_fail "--print-config"
 grep -q '^port = 7070' "$W/defaults.ini" && grep -q '^port = 9470' "$W/defaults.ini" ||
 	it_fail "--print-config lacks the default ports"
 build/beacond --config "$W/defaults.ini" --check-config > /dev/null || it_fail "defaults do not load back"
+build/beacond --config-markdown > "$W/config.md"
+tail -n +7 docs/beacond-config.md | diff -u - "$W/config.md" ||
+	it_fail "docs/beacond-config.md differs from the config table: run make docs-config"
 printf '[udp]\nport = 70000\n' > "$W/bad.ini"
 rc=0
 build/beacond --config "$W/bad.ini" --check-config 2> "$W/bad.err" || rc=$?
