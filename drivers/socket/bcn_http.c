@@ -20,12 +20,15 @@
  * Timers: every open connection is on exactly one of three FIFO lists, each
  * with one timeout, so expiry is a walk from the head:
  *   REQ     a request has started, or a new connection has not yet been
- *           answered: stamped when that began; request_ms -> 408 and close;
+ *           answered: stamped when that began; request_ms -> close (with
+ *           a 408 if any byte of a request came);
  *   IDLE    between requests, or waiting for the client to read our output
  *           (restamped whenever a send makes progress); idle_ms -> close;
- *   LINGER  half-closed after an error answer; linger_ms -> close.
+ *   LINGER  half-closed after the last response; linger_ms -> close.
  * Stamps come from CLOCK_MONOTONIC_COARSE once per poll; the lists are
- * walked every tick.  Latency uses CLOCK_MONOTONIC.
+ * walked every tick (100 ms, or a quarter of the shortest timeout), which a
+ * timerfd in the epoll set makes sure happens while connections are open.
+ * Latency uses CLOCK_MONOTONIC.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,8 +76,7 @@ struct conn {
 	uint32_t gen;             /* bumped on close: stale epoll events        */
 	uint32_t events;          /* registered with epoll                      */
 	uint8_t state, list;
-	uint8_t close_after;      /* close once the output is sent              */
-	uint8_t linger;           /* ... after draining the client's input      */
+	uint8_t close_after;      /* end once the output is sent                */
 	uint8_t served;           /* answered at least one request              */
 	uint8_t headers_done, keep, framed, hstate;
 	int large;                /* lent large buffer, or -1                   */
@@ -352,13 +354,13 @@ static int out_response(struct bcn_http_server *s, struct conn *c, const struct 
 	return 0;
 }
 
-/* Answer status ourselves (empty body) and close after it, lingering. */
+/* Answer status ourselves (empty body) and end the connection after it. */
 static void conn_fail(struct bcn_http_server *s, struct conn *c, int status, unsigned retry_after)
 {
 	struct bcn_http_resp r = { .status = status, .retry_after_s = retry_after };
 	if (status == 400)
 		st_add(s, ST(parse_errors), 1);
-	c->close_after = c->linger = 1;
+	c->close_after = 1;
 	if (out_response(s, c, &r, 0) == 0) /* no message begun: from the read */
 		c->lat_t0 = c->t0 ? c->t0 : c->t_read;
 }
@@ -396,14 +398,15 @@ static int conn_flush(struct bcn_http_server *s, struct conn *c)
 	return 0;
 }
 
-/* The last response is out: close, or first half-close and drain what the
- * client still sends, so that it reads our answer and not a reset. */
+/*
+ * The last response is handed to the kernel: half-close, and drain what the
+ * client still sends until it closes too (or linger_ms).  Closing at once
+ * would make the kernel answer any unread or late input (a pipelined
+ * request, the body after a 413) with a reset, which throws away the part
+ * of our response still in its send queue.
+ */
 static void conn_end(struct bcn_http_server *s, struct conn *c)
 {
-	if (!c->linger && c->in_pos >= c->in_len) {
-		conn_close(s, c);
-		return;
-	}
 	if (c->large >= 0) {
 		s->large_free[s->nlarge_free++] = (unsigned)c->large;
 		c->large = -1;
@@ -647,6 +650,15 @@ static void conn_dispatch(struct bcn_http_server *s, struct conn *c)
 	case HTTP_HEAD: q.method = BCN_HTTP_HEAD; break;
 	default: break;
 	}
+	if (un && u[0] != '/') { /* absolute-form: skip scheme and authority */
+		const char *sep = memmem(u, un, "://", 3), *end = u + un;
+		if (sep) {
+			for (sep += 3; sep < end && *sep != '/' && *sep != '?' && *sep != '#';)
+				sep++;
+			un = (size_t)(end - sep);
+			u = sep;
+		}
+	}
 	while (pl < un && u[pl] != '?' && u[pl] != '#')
 		pl++;
 	q.path = u;
@@ -725,7 +737,8 @@ static int conn_room(struct bcn_http_server *s, struct conn *c)
 	}
 	if (c->in_len < c->in_cap)
 		return 0;
-	if (c->large >= 0) { /* cannot happen within the limits; be safe */
+	if (c->large >= 0) { /* only if blank-padded headers outgrew header_max
+			      * within one read: refuse like any oversize */
 		conn_fail(s, c, c->headers_done ? 413 : 431, 0);
 		return -1;
 	}
@@ -838,7 +851,7 @@ static void srv_accept(struct bcn_http_server *s)
 		c->in_cap = (uint32_t)s->lim.conn_buf;
 		c->in_len = c->in_pos = c->msg = 0;
 		c->out_len = c->out_off = 0;
-		c->close_after = c->linger = c->served = 0;
+		c->close_after = c->served = 0;
 		c->lat_t0 = c->t_read = 0;
 		http_parser_init(&c->hp, HTTP_REQUEST);
 		c->hp.data = c;

@@ -24,8 +24,9 @@
  *   431 request line + headers over header_max
  *   503 + Retry-After: 1: the request outgrew its connection buffer and no
  *       large buffer was free
- * After an error answer the connection half-closes and discards input for
- * up to linger_ms, so that the client reads the answer instead of a reset.
+ * A connection ends with a half-close after its last response: the engine
+ * then discards what the client still sends until the client closes too (or
+ * linger_ms), so that the client reads the whole answer instead of a reset.
  *
  * Memory: per connection conn_buf bytes of input and resp_max + 1 KiB of
  * output; per server large_bufs buffers of header_max + body_max, lent to a
@@ -67,8 +68,8 @@ struct bcn_http_limits {
 				client stopped reading our output  default 30000 */
 	unsigned request_ms; /* first byte of a request to its last (408); also
 				a new connection's first request   default 10000 */
-	unsigned linger_ms;  /* draining input after an error answer
-							     default 2000 */
+	unsigned linger_ms;  /* half-closed, draining input, after the last
+				response                           default 2000 */
 };
 
 /* Fill *l with the defaults above.  Can't fail. */
@@ -111,9 +112,8 @@ struct bcn_http_resp {
 	int status;               /* default 500                               */
 	const char *content_type; /* NUL-terminated, or NULL: none             */
 	char *body;               /* server-owned scratch of body_cap bytes;
-				     the handler may also point it at its own
-				     bytes (copied before the handler returns
-				     to the engine's loop)                    */
+				     the handler may instead point it at its
+				     own bytes (copied as soon as it returns) */
 	size_t body_cap;          /* = limits.resp_max                         */
 	size_t body_len;          /* bytes of body, default 0                  */
 	unsigned retry_after_s;   /* > 0: Retry-After: N                       */
@@ -161,7 +161,7 @@ int bcn_http_server_poll(struct bcn_http_server *srv, int timeout_ms);
  */
 void bcn_http_server_stop_accepting(struct bcn_http_server *srv);
 
-/* Connections currently open (including ones draining after an error). */
+/* Connections currently open (including half-closed ones, draining). */
 unsigned bcn_http_server_open_conns(const struct bcn_http_server *srv);
 
 /* Close every connection and free everything.  NULL is a no-op. */
