@@ -1,0 +1,419 @@
+/*
+ * bcn_etl_metrics.c - beacon-etl's /metrics page (Prometheus text 0.0.4),
+ * /healthz and /readyz, served on metrics.port (9471) with beacond's
+ * fixed-memory HTTP engine (drivers/socket/bcn_http.h).
+ *
+ * Why this exists: the ETL's promises (nothing lost, nothing duplicated,
+ * bounded memory, lag that recovers) must be observable from outside:
+ * consumer lag per partition, rows and batches inserted per table, insert
+ * latency, retries, errors by kind, DLQ counts, batch pool capacity and use,
+ * jemalloc's and the kernel's view of memory.
+ *
+ * Runs on the main thread (bcn_etl_ctl_poll) and only reads counters
+ * (relaxed atomic loads of single-writer counters, bcn_stat.h).  Every label
+ * value comes from a closed list (stream, table, partition < max_partitions,
+ * kind, reason), so the number of series is bounded.  The page is rendered
+ * into the server's preallocated response buffer: a scrape allocates nothing.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "bcn_etl.h"
+#include "bcn_etl_ctl.h"
+#include "bcn_http.h"
+#include "bcn_mbuf.h"
+
+#ifndef BCN_VERSION
+#define BCN_VERSION "dev"
+#endif
+
+/* jemalloc's control interface; weak so that builds without jemalloc (the
+ * ASan unit tests) link too; then only RSS is reported. */
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+	__attribute__((weak));
+
+const double bcn_etl_lat_bounds[BCN_ETL_NLAT] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+						  0.5,   1,    2.5,   5,    10,  0 };
+static const char *const lat_label[BCN_ETL_NLAT] = { "0.005", "0.01", "0.025", "0.05",
+						     "0.1",   "0.25", "0.5",   "1",
+						     "2.5",   "5",    "10",    "+Inf" };
+
+const char *bcn_etl_err_name(unsigned e)
+{
+	static const char *const n[BCN_ETL_E__COUNT] = { "ch_data",       "ch_config",
+							 "ch_transient",  "ch_transport",
+							 "kafka_consume", "kafka_commit", "dlq" };
+	return e < BCN_ETL_E__COUNT ? n[e] : "?";
+}
+
+#define U(x) ((unsigned long long)(x))
+#define FOR_STREAMS(E, V)                                                                     \
+	for (struct bcn_etl_stream *V = (E)->s; V < (E)->s + BCN_ETL__NSTREAMS; V++)          \
+		if (V->etl)
+
+static void lag(struct bcn_etl *etl, struct bcn_mbuf *mb)
+{
+	int64_t now = bcn_etl_wall_ms();
+	bcn_mb_family(mb, "beacon_etl_consumer_lag_records", "gauge",
+		      "High watermark minus our committed offset, per assigned partition.");
+	FOR_STREAMS(etl, s)
+	for (int p = 0; p < s->nparts; p++) {
+		struct bcn_etl_part *pt = &s->parts[p];
+		int64_t hwm = atomic_load(&pt->hwm), c = atomic_load(&pt->committed);
+		if (!atomic_load(&pt->assigned) || hwm < 0)
+			continue;
+		int64_t l = c >= 0 ? hwm - c : hwm;
+		bcn_mb_printf(mb, "beacon_etl_consumer_lag_records{stream=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n",
+			      s->name, s->cfg->topic, p, (long long)(l > 0 ? l : 0));
+	}
+	bcn_mb_family(mb, "beacon_etl_consumer_lag_seconds", "gauge",
+		      "While a partition lags: age of its last committed record (Kafka timestamp); 0 when caught up.");
+	FOR_STREAMS(etl, s)
+	for (int p = 0; p < s->nparts; p++) {
+		struct bcn_etl_part *pt = &s->parts[p];
+		int64_t hwm = atomic_load(&pt->hwm), c = atomic_load(&pt->committed),
+			ts = atomic_load(&pt->commit_ts);
+		if (!atomic_load(&pt->assigned) || hwm < 0)
+			continue;
+		double sec = 0;
+		if (hwm > c && ts > 0 && now > ts)
+			sec = (double)(now - ts) / 1000.0;
+		bcn_mb_printf(mb, "beacon_etl_consumer_lag_seconds{stream=\"%s\",topic=\"%s\",partition=\"%d\"} %.3f\n",
+			      s->name, s->cfg->topic, p, sec);
+	}
+	bcn_mb_family(mb, "beacon_etl_committed_offset", "gauge",
+		      "Offset committed by the ETL (next record to read), per assigned partition.");
+	FOR_STREAMS(etl, s)
+	for (int p = 0; p < s->nparts; p++) {
+		struct bcn_etl_part *pt = &s->parts[p];
+		int64_t c = atomic_load(&pt->committed);
+		if (atomic_load(&pt->assigned) && c >= 0)
+			bcn_mb_printf(mb, "beacon_etl_committed_offset{stream=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n",
+				      s->name, s->cfg->topic, p, (long long)c);
+	}
+	bcn_mb_family(mb, "beacon_etl_partitions_assigned", "gauge",
+		      "Partitions assigned to this ETL, per stream.");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_partitions_assigned{stream=\"%s\"} %d\n", s->name,
+		      atomic_load(&s->assigned_n));
+}
+
+static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} ctr[] = {
+		{ "beacon_etl_batches_inserted_total", "INSERTs ClickHouse accepted, per table.",
+		  offsetof(struct bcn_etl_table, batches) },
+		{ "beacon_etl_rows_inserted_total", "Rows ClickHouse accepted, per table.",
+		  offsetof(struct bcn_etl_table, rows) },
+		{ "beacon_etl_bytes_inserted_total", "JSONEachRow bytes ClickHouse accepted, per table.",
+		  offsetof(struct bcn_etl_table, bytes) },
+		{ "beacon_etl_rows_rejected_total",
+		  "Rows ClickHouse refused as bad data (sent to the DLQ), per table.",
+		  offsetof(struct bcn_etl_table, rejected) },
+	};
+	for (size_t k = 0; k < sizeof(ctr) / sizeof(ctr[0]); k++) {
+		bcn_mb_family(mb, ctr[k].name, "counter", ctr[k].help);
+		FOR_STREAMS(etl, s)
+		for (int i = 0; i < s->ntab; i++)
+			bcn_mb_printf(mb, "%s{stream=\"%s\",table=\"%s\"} %llu\n", ctr[k].name, s->name,
+				      s->t[i].name,
+				      U(BCN_GET(*(bcn_ctr *)((char *)&s->t[i] + ctr[k].off))));
+	}
+	bcn_mb_family(mb, "beacon_etl_insert_duration_seconds", "histogram",
+		      "Wall time of successful INSERTs (request sent to answer read), per table.");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++) {
+		const struct bcn_etl_table *t = &s->t[i];
+		for (int b = 0; b < BCN_ETL_NLAT; b++)
+			bcn_mb_printf(mb, "beacon_etl_insert_duration_seconds_bucket{stream=\"%s\",table=\"%s\",le=\"%s\"} %llu\n",
+				      s->name, t->name, lat_label[b], U(BCN_GET(t->lat_le[b])));
+		bcn_mb_printf(mb, "beacon_etl_insert_duration_seconds_sum{stream=\"%s\",table=\"%s\"} %.6f\n"
+				  "beacon_etl_insert_duration_seconds_count{stream=\"%s\",table=\"%s\"} %llu\n",
+			      s->name, t->name, (double)BCN_GET(t->lat_sum_us) / 1e6, s->name, t->name,
+			      U(BCN_GET(t->lat_le[BCN_ETL_NLAT - 1])));
+	}
+	bcn_mb_family(mb, "beacon_etl_pool_capacity_bytes", "gauge",
+		      "Preallocated batch buffers per table, both slots (fixed at start-up).");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++)
+		bcn_mb_printf(mb, "beacon_etl_pool_capacity_bytes{stream=\"%s\",table=\"%s\"} %llu\n",
+			      s->name, s->t[i].name, U(s->slot[0].tb[i].cap + s->slot[1].tb[i].cap));
+	bcn_mb_family(mb, "beacon_etl_pool_in_use_bytes", "gauge",
+		      "Bytes of batches (filling and in flight) in each table's buffers.");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++)
+		bcn_mb_printf(mb, "beacon_etl_pool_in_use_bytes{stream=\"%s\",table=\"%s\"} %llu\n",
+			      s->name, s->t[i].name, U(BCN_GET(s->slot[0].tb[i].in_use) + BCN_GET(s->slot[1].tb[i].in_use)));
+	bcn_mb_family(mb, "beacon_etl_pool_capacity_rows", "gauge",
+		      "Preallocated row slots per table, both slots (fixed at start-up).");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++)
+		bcn_mb_printf(mb, "beacon_etl_pool_capacity_rows{stream=\"%s\",table=\"%s\"} %llu\n",
+			      s->name, s->t[i].name, U(s->slot[0].tb[i].max + s->slot[1].tb[i].max));
+	bcn_mb_family(mb, "beacon_etl_pool_in_use_rows", "gauge", "Rows of batches (filling and in flight) per table.");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++)
+		bcn_mb_printf(mb, "beacon_etl_pool_in_use_rows{stream=\"%s\",table=\"%s\"} %llu\n",
+			      s->name, s->t[i].name, U(BCN_GET(s->slot[0].tb[i].nrows) + BCN_GET(s->slot[1].tb[i].nrows)));
+}
+
+static void streams(struct bcn_etl *etl, struct bcn_mbuf *mb)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} ctr[] = {
+		{ "beacon_etl_records_consumed_total", "Records taken from Kafka, per stream.",
+		  offsetof(struct bcn_etl_stream, consumed) },
+		{ "beacon_etl_consumed_bytes_total", "Record bytes taken from Kafka, per stream.",
+		  offsetof(struct bcn_etl_stream, consumed_bytes) },
+		{ "beacon_etl_flushes_total", "Batch flushes started, per stream.",
+		  offsetof(struct bcn_etl_stream, flushes) },
+		{ "beacon_etl_commits_total", "Offset commits that succeeded, per stream.",
+		  offsetof(struct bcn_etl_stream, commits) },
+		{ "beacon_etl_retries_total",
+		  "Retries of an INSERT after a failure (same bytes, after a backoff), per stream.",
+		  offsetof(struct bcn_etl_stream, retries) },
+	};
+	for (size_t k = 0; k < sizeof(ctr) / sizeof(ctr[0]); k++) {
+		bcn_mb_family(mb, ctr[k].name, "counter", ctr[k].help);
+		FOR_STREAMS(etl, s)
+		bcn_mb_printf(mb, "%s{stream=\"%s\"} %llu\n", ctr[k].name, s->name,
+			      U(BCN_GET(*(bcn_ctr *)((char *)s + ctr[k].off))));
+	}
+	bcn_mb_family(mb, "beacon_etl_errors_total", "counter",
+		      "Failures by kind: ch_data (bad rows, bisected), ch_config, ch_transient, "
+		      "ch_transport (each retried), kafka_consume, kafka_commit, dlq.");
+	FOR_STREAMS(etl, s)
+	for (unsigned e = 0; e < BCN_ETL_E__COUNT; e++)
+		bcn_mb_printf(mb, "beacon_etl_errors_total{stream=\"%s\",kind=\"%s\"} %llu\n", s->name,
+			      bcn_etl_err_name(e), U(BCN_GET(s->errors[e])));
+	bcn_mb_family(mb, "beacon_etl_dlq_records_total", "counter",
+		      "Records sent to the dead-letter topic, by reason.");
+	FOR_STREAMS(etl, s)
+	for (unsigned r = 1; r < BCN_ETL_R__COUNT; r++)
+		bcn_mb_printf(mb, "beacon_etl_dlq_records_total{stream=\"%s\",reason=\"%s\"} %llu\n",
+			      s->name, bcn_etl_reason_name(r), U(BCN_GET(s->dlq_n[r])));
+	bcn_mb_family(mb, "beacon_etl_dlq_queue_messages", "gauge",
+		      "DLQ records handed to the producer and not yet acknowledged.");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_dlq_queue_messages{stream=\"%s\"} %llu\n", s->name,
+		      U(BCN_GET(s->dlq_outq)));
+	bcn_mb_family(mb, "beacon_etl_batches_dropped_total", "counter",
+		      "Batches given up uncommitted (they are read again), by cause.");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_batches_dropped_total{stream=\"%s\",cause=\"revoke\"} %llu\n"
+			  "beacon_etl_batches_dropped_total{stream=\"%s\",cause=\"shutdown\"} %llu\n"
+			  "beacon_etl_batches_dropped_total{stream=\"%s\",cause=\"other\"} %llu\n",
+		      s->name, U(BCN_GET(s->dropped_revoke)), s->name, U(BCN_GET(s->dropped_shutdown)),
+		      s->name, U(BCN_GET(s->dropped_other)));
+	bcn_mb_family(mb, "beacon_etl_rebalances_total", "counter",
+		      "Consumer group rebalance callbacks, by kind (assign, revoke).");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_rebalances_total{stream=\"%s\",kind=\"assign\"} %llu\n"
+			  "beacon_etl_rebalances_total{stream=\"%s\",kind=\"revoke\"} %llu\n",
+		      s->name, U(BCN_GET(s->assigns)), s->name, U(BCN_GET(s->revokes)));
+	bcn_mb_family(mb, "beacon_etl_paused", "gauge",
+		      "1 while the stream's partitions are paused because a flush is retrying.");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_paused{stream=\"%s\"} %d\n", s->name, atomic_load(&s->failing));
+	bcn_mb_family(mb, "beacon_etl_clickhouse_endpoint", "gauge",
+		      "Index (in clickhouse.endpoints) of the endpoint each stream uses now.");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_clickhouse_endpoint{stream=\"%s\"} %d\n", s->name,
+		      s->ch ? bcn_ch_endpoint(s->ch) : 0);
+}
+
+static void memory(struct bcn_mbuf *mb)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long long vsz = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%llu %llu", &vsz, &rss) != 2)
+			vsz = rss = 0;
+		fclose(f);
+	}
+	bcn_mb_family(mb, "beacon_etl_resident_memory_bytes", "gauge", "Resident set size of the process.");
+	bcn_mb_printf(mb, "beacon_etl_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
+	bcn_mb_family(mb, "beacon_etl_virtual_memory_bytes", "gauge", "Virtual memory size of the process.");
+	bcn_mb_printf(mb, "beacon_etl_virtual_memory_bytes %llu\n", vsz * (unsigned long long)page);
+	if (!mallctl)
+		return;
+	uint64_t epoch = 1;
+	size_t sz = sizeof(epoch);
+	mallctl("epoch", &epoch, &sz, &epoch, sz);
+	static const char *const keys[] = { "stats.allocated", "stats.active", "stats.resident",
+					    "stats.mapped", "stats.metadata", "stats.retained" };
+	bcn_mb_family(mb, "beacon_etl_jemalloc_bytes", "gauge",
+		      "jemalloc's own statistics (allocated, active, resident, mapped, metadata, retained).");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t v = 0;
+		sz = sizeof(v);
+		if (mallctl(keys[i], &v, &sz, NULL, 0) == 0)
+			bcn_mb_printf(mb, "beacon_etl_jemalloc_bytes{stat=\"%s\"} %zu\n", keys[i] + 6, v);
+	}
+}
+
+void bcn_etl_metrics(struct bcn_etl *etl, struct bcn_mbuf *mb)
+{
+	bcn_mb_family(mb, "beacon_etl_build_info", "gauge", "Version of this beacon-etl.");
+	bcn_mb_printf(mb, "beacon_etl_build_info{version=\"%s\",format=\"JSONEachRow\"} 1\n", BCN_VERSION);
+	bcn_mb_family(mb, "beacon_etl_start_time_seconds", "gauge", "Unix time the process started.");
+	bcn_mb_printf(mb, "beacon_etl_start_time_seconds %.3f\n", (double)etl->started_ms / 1000.0);
+	char why[160];
+	bcn_mb_family(mb, "beacon_etl_ready", "gauge", "1 when /readyz answers 200.");
+	bcn_mb_printf(mb, "beacon_etl_ready %d\n", bcn_etl_ready(etl, why, sizeof(why)));
+	lag(etl, mb);
+	streams(etl, mb);
+	tables(etl, mb);
+	memory(mb);
+}
+
+int bcn_etl_ready(struct bcn_etl *etl, char *why, size_t whylen)
+{
+	if (atomic_load(&etl->stop)) {
+		snprintf(why, whylen, "shutting down");
+		return 0;
+	}
+	FOR_STREAMS(etl, s)
+	{
+		if (!atomic_load(&s->running)) {
+			snprintf(why, whylen, "stream %s: thread stopped", s->name);
+			return 0;
+		}
+		if (atomic_load(&s->failing)) {
+			snprintf(why, whylen, "stream %s: inserts failing, consumption paused", s->name);
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "ok");
+	return 1;
+}
+
+/* ---- the HTTP side ------------------------------------------------------- */
+
+#define METRICS_MAX (1u << 20)
+
+struct bcn_etl_ctl {
+	struct bcn_etl *etl;
+	int fd;
+	struct bcn_http_server *http;
+};
+
+static void reply(struct bcn_http_resp *resp, int status, const char *text)
+{
+	size_t n = strlen(text);
+	if (n > resp->body_cap)
+		n = resp->body_cap;
+	memcpy(resp->body, text, n);
+	resp->body_len = n;
+	resp->status = status;
+	resp->content_type = "text/plain; charset=utf-8";
+}
+
+/* Handler: runs on the main thread inside bcn_etl_ctl_poll, once per
+ * request. */
+static void handle(void *ctx, const struct bcn_http_req *req, struct bcn_http_resp *resp)
+{
+	struct bcn_etl_ctl *c = ctx;
+#define IS(p) (req->path_len == sizeof(p) - 1 && !memcmp(req->path, p, sizeof(p) - 1))
+	if (req->method != BCN_HTTP_GET && req->method != BCN_HTTP_HEAD) {
+		reply(resp, 405, "method not allowed\n");
+		resp->extra_header = "Allow: GET, HEAD";
+		return;
+	}
+	if (IS("/metrics")) {
+		struct bcn_mbuf mb;
+		bcn_mb_init(&mb, resp->body, resp->body_cap);
+		bcn_etl_metrics(c->etl, &mb);
+		if (mb.overflow) {
+			reply(resp, 500, "metrics page larger than its buffer\n");
+			return;
+		}
+		resp->status = 200;
+		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		resp->body_len = mb.len;
+	} else if (IS("/healthz")) {
+		FOR_STREAMS(c->etl, s)
+		if (!atomic_load(&s->running) && !atomic_load(&c->etl->stop)) {
+			reply(resp, 503, "a stream thread has stopped\n");
+			return;
+		}
+		reply(resp, 200, "ok\n");
+	} else if (IS("/readyz")) {
+		char why[160], line[192];
+		int ok = bcn_etl_ready(c->etl, why, sizeof(why));
+		snprintf(line, sizeof(line), "%s\n", ok ? "ready" : why);
+		reply(resp, ok ? 200 : 503, line);
+	} else {
+		reply(resp, 404, "not found: /metrics, /healthz, /readyz\n");
+	}
+#undef IS
+}
+
+struct bcn_etl_ctl *bcn_etl_ctl_new(struct bcn_etl *etl, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV,
+				  .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct bcn_etl_ctl *c = calloc(1, sizeof(*c));
+	char ps[16];
+	int one = 1, rc;
+	if (!c) {
+		snprintf(err, errlen, "metrics: out of memory");
+		return NULL;
+	}
+	c->etl = etl;
+	snprintf(ps, sizeof(ps), "%lld", (long long)etl->cfg.metrics_port);
+	if ((rc = getaddrinfo(etl->cfg.metrics_addr, ps, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "metrics.address %s: %s", etl->cfg.metrics_addr, gai_strerror(rc));
+		free(c);
+		return NULL;
+	}
+	c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(c->fd, ai->ai_addr, ai->ai_addrlen) || listen(c->fd, 64)) {
+		snprintf(err, errlen, "metrics %s:%s: %s", etl->cfg.metrics_addr, ps, strerror(errno));
+		freeaddrinfo(ai);
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return NULL;
+	}
+	freeaddrinfo(ai);
+	struct bcn_http_limits lim;
+	bcn_http_limits_defaults(&lim);
+	lim.max_conns = 8;
+	lim.body_max = 4096;
+	lim.large_bufs = 0;
+	lim.resp_max = METRICS_MAX;
+	c->http = bcn_http_server_new(c->fd, &lim, handle, c);
+	if (!c->http) {
+		snprintf(err, errlen, "metrics http server: %s", strerror(errno));
+		close(c->fd);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int bcn_etl_ctl_poll(struct bcn_etl_ctl *c, int timeout_ms)
+{
+	return bcn_http_server_poll(c->http, timeout_ms);
+}
+
+void bcn_etl_ctl_free(struct bcn_etl_ctl *c)
+{
+	if (!c)
+		return;
+	bcn_http_server_free(c->http);
+	close(c->fd);
+	free(c);
+}

@@ -1,0 +1,237 @@
+/*
+ * bcn_etl_route.c - one-pass flat-JSON check and "type" lookup.  See
+ * bcn_etl_route.h.
+ *
+ * Speed: the record is ~250-1000 bytes, mostly UUID and number characters;
+ * strings are skipped 8 bytes at a time (SWAR: the exact "has a byte equal
+ * to" test for '"' and '\\', and "has a byte < 0x20" for control
+ * characters), then byte by byte from the first flagged byte.
+ */
+#include <string.h>
+#include "bcn_etl_conf.h"
+#include "bcn_etl_route.h"
+#include "bcn_record.h"
+#include "bcn_stat.h"
+
+const char *bcn_etl_reason_name(unsigned r)
+{
+	static const char *const n[BCN_ETL_R__COUNT] = { "ok", "bad_json", "no_type", "unknown_type",
+							 "wrong_topic", "too_large", "rejected" };
+	return r < BCN_ETL_R__COUNT ? n[r] : "?";
+}
+
+int bcn_etl_stream_of(unsigned t)
+{
+	switch (t) {
+	case BCN_T_VIEW:
+	case BCN_T_PLAYER:
+		return BCN_ETL_VIEWS;
+	case BCN_T_PAGE:
+	case BCN_T_ACTION:
+		return BCN_ETL_EVENTS;
+	case BCN_T_LIKE:
+	case BCN_T_REVIEW:
+	case BCN_T_BOOKMARK:
+		return BCN_ETL_ACTIONS;
+	default:
+		return -1;
+	}
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
+static inline uint64_t has_less(uint64_t v, unsigned n) { return (v - ONES * n) & ~v & HIGHS; }
+
+static inline int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static inline int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* p points just after an opening quote.  Returns the index of the closing
+ * quote, or (size_t)-1 on a bad string.  *esc is set if it had escapes. */
+static size_t scan_string(const char *p, size_t i, size_t n, int *esc)
+{
+	*esc = 0;
+	for (;;) {
+		while (i + 8 <= n) {
+			uint64_t v;
+			memcpy(&v, p + i, 8);
+			if (has_zero(v ^ (ONES * '"')) | has_zero(v ^ (ONES * '\\')) | has_less(v, 0x20))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			return (size_t)-1;
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"')
+			return i;
+		if (c < 0x20)
+			return (size_t)-1;
+		if (c == '\\') {
+			*esc = 1;
+			if (i + 1 >= n)
+				return (size_t)-1;
+			switch (p[i + 1]) {
+			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+				i += 2;
+				break;
+			case 'u':
+				if (i + 6 > n || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) || !is_hex(p[i + 4]) ||
+				    !is_hex(p[i + 5]))
+					return (size_t)-1;
+				i += 6;
+				break;
+			default:
+				return (size_t)-1;
+			}
+			continue;
+		}
+		i++;
+	}
+}
+
+/* A JSON number (RFC 8259 grammar) at p[i]; returns the index after it or
+ * (size_t)-1. */
+static size_t scan_number(const char *p, size_t i, size_t n)
+{
+	if (i < n && p[i] == '-')
+		i++;
+	if (i >= n)
+		return (size_t)-1;
+	if (p[i] == '0')
+		i++;
+	else if (p[i] >= '1' && p[i] <= '9')
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++;
+	else
+		return (size_t)-1;
+	if (i < n && p[i] == '.') {
+		size_t s = ++i;
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++;
+		if (i == s)
+			return (size_t)-1;
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		size_t s = i;
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++;
+		if (i == s)
+			return (size_t)-1;
+	}
+	return i;
+}
+
+static int route(const char *p, size_t n, unsigned *type)
+{
+	size_t i = 0;
+	int seen_type = 0, type_bad = 0;
+	*type = BCN_T_NONE;
+	while (i < n && is_ws(p[i]))
+		i++;
+	if (unlikely(i >= n || p[i] != '{'))
+		return BCN_ETL_R_BAD_JSON;
+	i++;
+	while (i < n && is_ws(p[i]))
+		i++;
+	if (i < n && p[i] == '}') {
+		i++;
+		goto tail;
+	}
+	for (;;) {
+		int esc;
+		if (unlikely(i >= n || p[i] != '"'))
+			return BCN_ETL_R_BAD_JSON;
+		size_t ks = i + 1, ke = scan_string(p, ks, n, &esc);
+		if (unlikely(ke == (size_t)-1))
+			return BCN_ETL_R_BAD_JSON;
+		int is_type = !esc && ke - ks == 4 && !memcmp(p + ks, "type", 4);
+		i = ke + 1;
+		while (i < n && is_ws(p[i]))
+			i++;
+		if (unlikely(i >= n || p[i] != ':'))
+			return BCN_ETL_R_BAD_JSON;
+		i++;
+		while (i < n && is_ws(p[i]))
+			i++;
+		if (unlikely(i >= n))
+			return BCN_ETL_R_BAD_JSON;
+		if (is_type && seen_type)
+			return BCN_ETL_R_BAD_JSON; /* ClickHouse would refuse it anyway */
+		switch (p[i]) {
+		case '"': {
+			size_t vs = i + 1, ve = scan_string(p, vs, n, &esc);
+			if (unlikely(ve == (size_t)-1))
+				return BCN_ETL_R_BAD_JSON;
+			if (is_type) {
+				seen_type = 1;
+				*type = esc ? BCN_T_NONE : bcn_type_from(p + vs, ve - vs);
+				type_bad = *type == BCN_T_NONE;
+			}
+			i = ve + 1;
+			break;
+		}
+		case 't':
+		case 'f':
+		case 'n': {
+			static const char *const lit[] = { "true", "false", "null" };
+			const char *l = lit[p[i] == 't' ? 0 : p[i] == 'f' ? 1 : 2];
+			size_t ll = strlen(l);
+			if (unlikely(n - i < ll || memcmp(p + i, l, ll)))
+				return BCN_ETL_R_BAD_JSON;
+			i += ll;
+			if (is_type)
+				seen_type = 1, type_bad = 2;
+			break;
+		}
+		default:
+			i = scan_number(p, i, n);
+			if (unlikely(i == (size_t)-1))
+				return BCN_ETL_R_BAD_JSON; /* also '{' and '[': flat only */
+			if (is_type)
+				seen_type = 1, type_bad = 2;
+			break;
+		}
+		while (i < n && is_ws(p[i]))
+			i++;
+		if (unlikely(i >= n))
+			return BCN_ETL_R_BAD_JSON;
+		if (p[i] == ',') {
+			i++;
+			while (i < n && is_ws(p[i]))
+				i++;
+			continue;
+		}
+		if (unlikely(p[i] != '}'))
+			return BCN_ETL_R_BAD_JSON;
+		i++;
+		break;
+	}
+tail:
+	while (i < n && is_ws(p[i]))
+		i++;
+	if (unlikely(i != n)) {
+		*type = BCN_T_NONE;
+		return BCN_ETL_R_BAD_JSON;
+	}
+	if (!seen_type || type_bad == 2) {
+		*type = BCN_T_NONE;
+		return BCN_ETL_R_NO_TYPE;
+	}
+	if (type_bad)
+		return BCN_ETL_R_UNKNOWN_TYPE;
+	return BCN_ETL_R_OK;
+}
+
+int bcn_etl_route(const char *p, size_t n, unsigned *type)
+{
+	int r = route(p, n, type);
+	if (r != BCN_ETL_R_OK)
+		*type = BCN_T_NONE;
+	return r;
+}

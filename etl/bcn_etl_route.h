@@ -1,0 +1,55 @@
+/*
+ * bcn_etl_route.h - which table a record goes to, found cheaply and safely.
+ *
+ * Why this exists: a batch body is the records joined by '\n' and sent as
+ * JSONEachRow, so one record that is not a complete flat JSON object (an
+ * unterminated string, a raw newline, a nested value) could make ClickHouse
+ * read two records as one row or shift every row after it.  Before a record
+ * enters a batch it is therefore checked in one pass to be exactly one flat
+ * JSON object (strings, numbers, true/false/null values; strict string
+ * escapes; no control characters), and its top-level "type" is read on the
+ * way.  Anything else goes to the dead-letter topic with a reason, never to
+ * ClickHouse.  Whether the values fit the columns is ClickHouse's to say (a
+ * rejected batch is bisected: bcn_etl_batch.h).
+ *
+ * Pure functions, no allocation: callable from any thread.
+ */
+#ifndef BCN_ETL_ROUTE_H
+#define BCN_ETL_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a record went to the DLQ (label values of beacon_etl_dlq_records_total
+ * and the "reason" header).  Append only. */
+enum bcn_etl_dlq_reason {
+	BCN_ETL_R_OK = 0,
+	BCN_ETL_R_BAD_JSON,     /* not exactly one flat JSON object           */
+	BCN_ETL_R_NO_TYPE,      /* no top-level "type" string                 */
+	BCN_ETL_R_UNKNOWN_TYPE, /* "type" is not one of the seven             */
+	BCN_ETL_R_WRONG_TOPIC,  /* a known type, read from another stream's topic */
+	BCN_ETL_R_TOO_LARGE,    /* larger than the table's batch buffer       */
+	BCN_ETL_R_REJECTED,     /* ClickHouse refused this one row (data error) */
+	BCN_ETL_R__COUNT
+};
+
+/* Wire name of a reason ("bad_json", ...); "?" out of range. */
+const char *bcn_etl_reason_name(unsigned r);
+
+/*
+ * Check that p[0..n) is one flat JSON object (whitespace around it allowed)
+ * and find its top-level "type".  On success returns BCN_ETL_R_OK and sets
+ * *type to a BCN_T_* value (bcn_record.h).  Otherwise returns BCN_ETL_R_BAD_JSON
+ * (syntax, nesting, a duplicate "type" key, a control character or a bad
+ * escape in a string), BCN_ETL_R_NO_TYPE (absent, or not a string) or
+ * BCN_ETL_R_UNKNOWN_TYPE; *type is then BCN_T_NONE.  Reads nothing beyond
+ * p[n - 1].
+ */
+int bcn_etl_route(const char *p, size_t n, unsigned *type);
+
+/* Stream (BCN_ETL_VIEWS...) whose topic carries records of type t
+ * (view/player: views, page/action: events, like/review/bookmark:
+ * actions); -1 for BCN_T_NONE or out of range. */
+int bcn_etl_stream_of(unsigned t);
+
+#endif

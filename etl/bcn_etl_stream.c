@@ -1,0 +1,906 @@
+/*
+ * bcn_etl_stream.c - one stream of beacon-etl: a consumer thread that
+ * batches records per target table, and an inserter thread that inserts a
+ * full batch into ClickHouse and commits its Kafka offsets only after every
+ * table of the batch is in.
+ *
+ * Why one pair of threads per stream: a flood of views must never delay
+ * likes, and a stream whose table refuses inserts must not stop the others;
+ * each stream has its own consumer group, batches, ClickHouse connection and
+ * DLQ producer, and shares nothing with the others but the stop flag.
+ * Within a stream, two batch slots let consuming (stream thread) and
+ * inserting (inserter thread) overlap: while batch k is inserted and
+ * committed, batch k+1 fills; batch k+1 is handed over only after batch k is
+ * committed, so commits stay in offset order.
+ *
+ * The batch: records are taken in the order the consumer delivers them, so
+ * for each partition a batch is a contiguous offset range [first, next).
+ * Its flush inserts every table's rows (retrying the same bytes until
+ * ClickHouse answers, bisecting if it says the data is bad), waits until
+ * every DLQ record is acknowledged, then commits next for every partition
+ * (synchronously).  While the inserter retries and the next batch is full,
+ * the stream thread pauses every assigned partition and keeps serving the
+ * consumer (rebalances, heartbeats, max.poll.interval.ms): Kafka, not the
+ * ETL's memory, is the buffer.  A batch that is dropped (revocation during a
+ * failing flush, shutdown deadline) is never committed, nor is any batch
+ * after it; if its partitions are still ours, the consumer is moved back to
+ * its first offsets so nothing is skipped.  See docs/etl.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "bcn_etl.h"
+
+#define POLL_BATCH 1024
+
+int64_t bcn_etl_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t bcn_etl_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t rnd(struct bcn_etl_stream *s)
+{
+	/* xorshift64*: jitter only (inserter thread) */
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* The earliest of: deadline_ms, the job's deadline, the shutdown's once
+ * SIGTERM came.  0 = none. */
+static int64_t eff_deadline(struct bcn_etl_stream *s, int64_t deadline_ms)
+{
+	int64_t j = atomic_load(&s->job_deadline_ms);
+	if (j && (!deadline_ms || j < deadline_ms))
+		deadline_ms = j;
+	if (atomic_load(&s->etl->stop)) {
+		int64_t d = atomic_load(&s->etl->stop_deadline_ms);
+		if (!deadline_ms || d < deadline_ms)
+			deadline_ms = d;
+	}
+	return deadline_ms;
+}
+
+static int must_give_up(struct bcn_etl_stream *s, int64_t deadline_ms)
+{
+	int64_t d = eff_deadline(s, deadline_ms);
+	return atomic_load(&s->abort) || atomic_load(&s->etl->fatal) ||
+	       (d && bcn_etl_mono_ms() >= d);
+}
+
+/* ---- partitions: pause, resume, rewind (stream thread) -------------------- */
+
+static void pause_all(struct bcn_etl_stream *s)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+	if (s->paused || rd_kafka_assignment(s->rk, &l) || !l) {
+		if (l)
+			rd_kafka_topic_partition_list_destroy(l);
+		return;
+	}
+	if (l->cnt)
+		rd_kafka_pause_partitions(s->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	s->paused = 1;
+}
+
+static void rewind_to(struct bcn_etl_part *pt, int64_t off)
+{
+	if (off >= 0 && (pt->rewind < 0 || off < pt->rewind))
+		pt->rewind = off;
+}
+
+/* Move the consumer of every still-assigned partition back to its rewind
+ * offset, where one is set: records received while paused, the first
+ * offsets of dropped batches, records polled but not taken. */
+static void seek_back(struct bcn_etl_stream *s)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+	for (int p = 0; p < s->nparts; p++) {
+		struct bcn_etl_part *pt = &s->parts[p];
+		int64_t off = pt->rewind;
+		pt->rewind = -1;
+		if (off < 0 || !atomic_load(&pt->assigned))
+			continue;
+		rd_kafka_topic_partition_list_add(l, s->cfg->topic, p)->offset = off;
+	}
+	if (l->cnt) {
+		rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, l, 5000);
+		if (e) {
+			fprintf(stderr, "beacon-etl: %s: seek back failed: %s (exiting: a restart "
+					"resumes from the committed offsets)\n",
+				s->name, rd_kafka_error_string(e));
+			rd_kafka_error_destroy(e);
+			atomic_store(&s->etl->fatal, 1);
+		} else {
+			for (int i = 0; i < l->cnt; i++)
+				if (l->elems[i].err) {
+					fprintf(stderr, "beacon-etl: %s: seek [%d] to %lld failed: %s "
+							"(exiting)\n",
+						s->name, l->elems[i].partition,
+						(long long)l->elems[i].offset,
+						rd_kafka_err2str(l->elems[i].err));
+					atomic_store(&s->etl->fatal, 1);
+				}
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Re-position what must be re-read, then let paused partitions fetch. */
+static void resume_all(struct bcn_etl_stream *s)
+{
+	seek_back(s);
+	if (!s->paused)
+		return;
+	s->paused = 0;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	if (rd_kafka_assignment(s->rk, &l) || !l)
+		return;
+	if (l->cnt)
+		rd_kafka_resume_partitions(s->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Serve the consumer for up to ms with every partition paused; a record
+ * that still arrives is re-read later.  Stream thread. */
+static void serve_paused(struct bcn_etl_stream *s, int ms)
+{
+	rd_kafka_message_t *msgs[64];
+	pause_all(s);
+	ssize_t n = rd_kafka_consume_batch_queue(s->q, ms, msgs, 64);
+	for (ssize_t i = 0; i < n; i++) {
+		rd_kafka_message_t *m = msgs[i];
+		if (!m->err && m->partition >= 0 && m->partition < s->nparts)
+			rewind_to(&s->parts[m->partition], m->offset);
+		rd_kafka_message_destroy(m);
+	}
+}
+
+int bcn_etl_wait(struct bcn_etl_stream *s, int64_t ms, int64_t deadline_ms, int may_poll)
+{
+	int64_t end = bcn_etl_mono_ms() + ms;
+	for (;;) {
+		if (must_give_up(s, deadline_ms))
+			return -1;
+		int64_t now = bcn_etl_mono_ms(), left = end - now;
+		if (left <= 0)
+			return 0;
+		if (left > 100)
+			left = 100;
+		int64_t d = eff_deadline(s, deadline_ms);
+		if (d && d - now < left)
+			left = d - now > 0 ? d - now : 0;
+		if (may_poll) {
+			serve_paused(s, (int)left);
+		} else {
+			struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* ---- the flush (inserter thread) ------------------------------------------ */
+
+struct flush_ctx {
+	struct bcn_etl_stream *s;
+	struct bcn_etl_slot *sl;
+	int table;
+	struct bcn_ch_result last;
+};
+
+static void observe(struct bcn_etl_table *t, double secs)
+{
+	for (int i = 0; i < BCN_ETL_NLAT; i++)
+		if (i == BCN_ETL_NLAT - 1 || secs <= bcn_etl_lat_bounds[i])
+			BCN_INC(t->lat_le[i], 1);
+	BCN_INC(t->lat_sum_us, (uint64_t)(secs * 1e6));
+}
+
+/* bcn_etl_bisect's insert: rows [x, y) of the flush's table, retried with
+ * backoff until ClickHouse gives a verdict on the data.  Inserter thread. */
+static int insert_range(void *arg, uint32_t x, uint32_t y, int *hint)
+{
+	struct flush_ctx *f = arg;
+	struct bcn_etl_stream *s = f->s;
+	struct bcn_etl_table *t = &s->t[f->table];
+	size_t len;
+	const char *body = bcn_etl_tb_body(&f->sl->tb[f->table], x, y, &len);
+	for (unsigned attempt = 0;; attempt++) {
+		if (must_give_up(s, 0))
+			return -1;
+		int64_t d = eff_deadline(s, 0), to = 0;
+		if (d) {
+			to = d - bcn_etl_mono_ms();
+			if (to < 1)
+				return -1;
+			if (to > s->etl->cfg.timeout_ms)
+				to = 0;
+		}
+		enum bcn_ch_kind k = bcn_ch_insert(s->ch, f->table, body, len, to, &f->last);
+		if (likely(k == BCN_CH_OK)) {
+			BCN_INC(t->batches, 1);
+			BCN_INC(t->rows, y - x);
+			BCN_INC(t->bytes, len);
+			observe(t, f->last.seconds);
+			if (attempt)
+				fprintf(stderr, "beacon-etl: %s: insert into %s succeeded after %u "
+						"retries (endpoint %d)\n",
+					s->name, t->name, attempt, f->last.endpoint);
+			atomic_store(&s->failing, 0);
+			return 0;
+		}
+		BCN_INC(s->errors[k == BCN_CH_DATA        ? BCN_ETL_E_CH_DATA
+				  : k == BCN_CH_CONFIG    ? BCN_ETL_E_CH_CONFIG
+				  : k == BCN_CH_TRANSPORT ? BCN_ETL_E_CH_TRANSPORT
+							  : BCN_ETL_E_CH_TRANSIENT],
+			1);
+		if (k == BCN_CH_DATA) {
+			*hint = f->last.row;
+			return 1;
+		}
+		atomic_store(&s->failing, 1);
+		if (attempt == 0 || (attempt & 15) == 0)
+			fprintf(stderr, "beacon-etl: %s: insert of %u rows into %s failed (%s, endpoint "
+					"%d, HTTP %ld, code %d): %s; retrying (attempt %u)\n",
+				s->name, y - x, t->name, bcn_ch_kind_name(k), f->last.endpoint,
+				f->last.status, f->last.code, f->last.msg, attempt + 1);
+		BCN_INC(s->retries, 1);
+		int64_t b = bcn_etl_backoff_ms(attempt, s->etl->cfg.backoff_min_ms,
+					       s->etl->cfg.backoff_max_ms, rnd(s));
+		if (bcn_etl_wait(s, b, 0, 0))
+			return -1;
+	}
+}
+
+/* bcn_etl_bisect's reject: one row ClickHouse refuses -> DLQ.  Inserter
+ * thread. */
+static int reject_row(void *arg, uint32_t row)
+{
+	struct flush_ctx *f = arg;
+	struct bcn_etl_stream *s = f->s;
+	const struct bcn_etl_tbatch *tb = &f->sl->tb[f->table];
+	const struct bcn_etl_row *r = &tb->rows[row];
+	BCN_INC(s->t[f->table].rejected, 1);
+	return bcn_etl_dlq_send(s, BCN_ETL_R_REJECTED, f->last.msg, tb->buf + r->off, r->len, NULL, 0,
+				r->part, r->offset, 0, 0);
+}
+
+static rd_kafka_topic_partition_list_t *commit_list(struct bcn_etl_stream *s,
+						    const struct bcn_etl_slot *sl)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+	for (int p = 0; p < s->nparts; p++)
+		if (sl->r[p].first >= 0)
+			rd_kafka_topic_partition_list_add(l, s->cfg->topic, p)->offset = sl->r[p].next;
+	return l;
+}
+
+/* Commit next for every partition of the slot.  Returns 0, or -1 to give up
+ * (revoked, deadline).  Inserter thread. */
+static int commit(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+{
+	rd_kafka_topic_partition_list_t *l = commit_list(s, sl);
+	int rc = 0;
+	for (unsigned attempt = 0; l->cnt; attempt++) {
+		rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
+		if (likely(!e)) {
+			for (int i = 0; i < l->cnt; i++) {
+				int p = l->elems[i].partition;
+				atomic_store(&s->parts[p].committed, l->elems[i].offset);
+				atomic_store(&s->parts[p].commit_ts, sl->r[p].last_ts);
+			}
+			BCN_INC(s->commits, 1);
+			break;
+		}
+		BCN_INC(s->errors[BCN_ETL_E_KAFKA_COMMIT], 1);
+		if (attempt == 0 || (attempt & 15) == 0)
+			fprintf(stderr, "beacon-etl: %s: offset commit failed: %s; retrying\n", s->name,
+				rd_kafka_err2str(e));
+		if (bcn_etl_wait(s, bcn_etl_backoff_ms(attempt, s->etl->cfg.backoff_min_ms,
+						       s->etl->cfg.backoff_max_ms, rnd(s)),
+				 0, 0)) {
+			rc = -1;
+			break;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	return rc;
+}
+
+/* Insert every table's rows, make sure the DLQ has its records, commit.
+ * Returns 0 (committed) or -1 (gave up; the stream thread drops the slot).
+ * Inserter thread. */
+static int flush_slot(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+{
+	struct flush_ctx f = { .s = s, .sl = sl };
+	int rc = 0;
+	BCN_INC(s->flushes, 1);
+	for (int i = 0; i < s->ntab && !rc; i++) {
+		if (sl->done[i] || !sl->tb[i].n)
+			continue;
+		f.table = i;
+		rc = bcn_etl_bisect(0, sl->tb[i].n, 1, 0, insert_range, reject_row, &f);
+		if (!rc)
+			sl->done[i] = 1;
+	}
+	if (!rc)
+		rc = bcn_etl_dlq_drain(s, 0, 0);
+	if (!rc)
+		rc = commit(s, sl);
+	if (!rc)
+		atomic_store(&s->last_ok_ms, bcn_etl_wall_ms());
+	return rc;
+}
+
+/* The inserter thread: flush whatever slot it is handed, until quit. */
+static void *inserter_main(void *arg)
+{
+	struct bcn_etl_stream *s = arg;
+	char tn[16];
+	snprintf(tn, sizeof(tn), "etl-%s-ins", s->name);
+	pthread_setname_np(pthread_self(), tn);
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->job < 0 && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->job < 0)
+			break;
+		struct bcn_etl_slot *sl = &s->slot[s->job];
+		pthread_mutex_unlock(&s->mu);
+		int rc = flush_slot(s, sl);
+		atomic_store(&s->failing, 0);
+		pthread_mutex_lock(&s->mu);
+		s->job_rc = rc;
+		s->job = -1;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- slots (stream thread) ------------------------------------------------ */
+
+static void reset_slot(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+{
+	for (int i = 0; i < s->ntab; i++) {
+		bcn_etl_tb_reset(&sl->tb[i]);
+		sl->done[i] = 0;
+	}
+	for (int p = 0; p < s->nparts; p++)
+		sl->r[p].first = sl->r[p].next = -1;
+	sl->msgs = 0;
+	sl->start_ms = 0;
+}
+
+/* Drop a slot: nothing of it is committed; its partitions, if still ours,
+ * will be moved back to its first offsets (resume_all). */
+static void drop_slot(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+{
+	if (sl->msgs) {
+		bcn_ctr *c = atomic_load(&s->abort)	     ? &s->dropped_revoke
+			     : atomic_load(&s->etl->stop) ? &s->dropped_shutdown
+							  : &s->dropped_other;
+		BCN_INC(*c, 1);
+		fprintf(stderr, "beacon-etl: %s: batch of %u records dropped uncommitted (it will be "
+				"read again)\n",
+			s->name, sl->msgs);
+	}
+	for (int p = 0; p < s->nparts; p++)
+		rewind_to(&s->parts[p], sl->r[p].first);
+	reset_slot(s, sl);
+}
+
+/*
+ * Wait until the inserter is idle.  may_poll: while the inserter is retrying
+ * a failure, keep serving the consumer with every partition paused (the
+ * rebalance callback may run and abort the job); otherwise just wait (a
+ * healthy insert, or inside the rebalance callback), giving up at
+ * deadline_ms by setting it as the job's deadline.  If the job gave
+ * up, its slot and the filling one are dropped.  Returns 0, or -1 if
+ * something was dropped.
+ */
+static int await_inserter(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
+{
+	int rc = 0, job;
+	if (deadline_ms)
+		atomic_store(&s->job_deadline_ms, deadline_ms);
+	s->in_wait = 1;
+	pthread_mutex_lock(&s->mu);
+	while ((job = s->job) >= 0) {
+		/* a healthy insert takes < clickhouse.timeout_ms, well under
+		 * max.poll.interval.ms: just wait (pausing would purge the
+		 * prefetched records); a failing one may take forever: pause
+		 * and keep serving the consumer */
+		if (may_poll && atomic_load(&s->failing)) {
+			pthread_mutex_unlock(&s->mu);
+			serve_paused(s, 10);
+			pthread_mutex_lock(&s->mu);
+		} else {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20 * 1000000;
+			if (ts.tv_nsec >= 1000000000)
+				ts.tv_sec++, ts.tv_nsec -= 1000000000;
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		}
+	}
+	rc = s->job_rc;
+	s->job_rc = 0;
+	pthread_mutex_unlock(&s->mu);
+	s->in_wait = 0;
+	atomic_store(&s->abort, 0); /* the job is over, whatever it did */
+	if (deadline_ms)
+		atomic_store(&s->job_deadline_ms, 0);
+	if (rc) {
+		/* the batch before the filling one is lost: neither may be
+		 * committed now; both are read again */
+		drop_slot(s, &s->slot[1 - s->fill]);
+		drop_slot(s, &s->slot[s->fill]);
+		return -1;
+	}
+	reset_slot(s, &s->slot[1 - s->fill]);
+	return 0;
+}
+
+/* Hand the filling slot to the inserter (after the previous one is
+ * committed) and start filling the other.  Returns 0, or -1 if a batch was
+ * dropped (the caller re-reads what it polled).  Stream thread. */
+static int handoff(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
+{
+	int rc = await_inserter(s, may_poll, deadline_ms);
+	if (s->paused || rc)
+		resume_all(s);
+	if (rc)
+		return -1;
+	struct bcn_etl_slot *sl = &s->slot[s->fill];
+	if (!sl->msgs)
+		return 0;
+	if (unlikely(sl->gen != s->gen)) {
+		/* filled before a revocation: those partitions may be someone
+		 * else's now; their next owner reads it again */
+		drop_slot(s, sl);
+		resume_all(s);
+		return -1;
+	}
+	if (deadline_ms)
+		atomic_store(&s->job_deadline_ms, deadline_ms);
+	pthread_mutex_lock(&s->mu);
+	s->job = s->fill;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	s->fill = 1 - s->fill;
+	return 0;
+}
+
+/* Hand over and wait for the result (revocation, shutdown).  Returns 0 if
+ * everything taken so far is committed. */
+static int flush_all(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
+{
+	if (handoff(s, may_poll, deadline_ms))
+		return -1;
+	int rc = await_inserter(s, may_poll, deadline_ms);
+	if (s->paused || rc)
+		resume_all(s);
+	return rc;
+}
+
+/* ---- rebalancing ---------------------------------------------------------- */
+
+/* Rebalance callback: runs on the stream thread inside
+ * rd_kafka_consume_batch_queue (main loop, or while it waits for the
+ * inserter), when the group revokes or assigns partitions (eager protocol:
+ * a revocation takes them all). */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct bcn_etl_stream *s = opaque;
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		BCN_INC(s->assigns, 1);
+		for (int i = 0; i < parts->cnt; i++)
+			if (parts->elems[i].partition >= s->nparts) {
+				fprintf(stderr, "beacon-etl: %s: partition %d is beyond kafka.max_partitions "
+						"(%d): raise it (exiting)\n",
+					s->name, parts->elems[i].partition, s->nparts);
+				atomic_store(&s->etl->fatal, 1);
+				rd_kafka_assign(rk, NULL);
+				return;
+			}
+		rd_kafka_assign(rk, parts);
+		/* our committed offsets, for the lag gauges */
+		rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+		int ok = !rd_kafka_committed(rk, c, 5000);
+		for (int i = 0; i < c->cnt; i++) {
+			struct bcn_etl_part *pt = &s->parts[c->elems[i].partition];
+			atomic_store(&pt->committed, ok && c->elems[i].offset >= 0 ? c->elems[i].offset : -1);
+			atomic_store(&pt->commit_ts, 0);
+			pt->rewind = -1;
+			atomic_store(&pt->assigned, 1);
+		}
+		rd_kafka_topic_partition_list_destroy(c);
+		atomic_store(&s->assigned_n, parts->cnt);
+		fprintf(stderr, "beacon-etl: %s: %d partition(s) assigned\n", s->name, parts->cnt);
+		return;
+	}
+	if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+		fprintf(stderr, "beacon-etl: %s: rebalance error: %s\n", s->name, rd_kafka_err2str(err));
+	BCN_INC(s->revokes, 1);
+	if (s->in_wait) {
+		/* the inserter is retrying and we wait for it: the partitions go
+		 * now, so both batches are given up (re-read by the next owner) */
+		atomic_store(&s->abort, 1);
+	} else {
+		/* insert and commit what we have within revoke_flush_ms, else drop */
+		int64_t d = bcn_etl_mono_ms() + s->etl->cfg.revoke_flush_ms;
+		if (flush_all(s, 0, d))
+			fprintf(stderr, "beacon-etl: %s: revoked: the open batches could not be committed "
+					"within %lld ms; the partitions' next owner reads them again\n",
+				s->name, (long long)s->etl->cfg.revoke_flush_ms);
+	}
+	for (int p = 0; p < s->nparts; p++) {
+		atomic_store(&s->parts[p].assigned, 0);
+		s->parts[p].rewind = -1;
+	}
+	s->paused = 0;
+	s->gen++;
+	atomic_store(&s->assigned_n, 0);
+	rd_kafka_assign(rk, NULL);
+}
+
+/* ---- consuming (stream thread) -------------------------------------------- */
+
+static void note(struct bcn_etl_stream *s, const rd_kafka_message_t *m)
+{
+	struct bcn_etl_slot *sl = &s->slot[s->fill];
+	struct bcn_etl_range *r = &sl->r[m->partition];
+	if (r->first < 0)
+		r->first = m->offset;
+	r->next = m->offset + 1;
+	r->last_ts = rd_kafka_message_timestamp(m, NULL);
+	if (!sl->msgs++) {
+		sl->start_ms = bcn_etl_mono_ms();
+		sl->gen = s->gen;
+	}
+}
+
+/* One record.  Returns 0, or -1 if a batch was dropped (the caller re-reads
+ * the rest of what it polled). */
+static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
+{
+	unsigned type;
+	const char *v = m->payload;
+	size_t len = m->len;
+	BCN_INC(s->consumed, 1);
+	BCN_INC(s->consumed_bytes, len);
+	int r = v ? bcn_etl_route(v, len, &type) : BCN_ETL_R_BAD_JSON;
+	if (likely(r == BCN_ETL_R_OK) && bcn_etl_stream_of(type) != (int)s->sid)
+		r = BCN_ETL_R_WRONG_TOPIC;
+	if (likely(r == BCN_ETL_R_OK)) {
+		int ti = s->tab_of[type];
+		struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[ti];
+		int a = bcn_etl_tb_append(tb, v, len, m->partition, m->offset);
+		if (a == BCN_ETL_TB_FULL) {
+			if (handoff(s, 1, 0))
+				return -1;
+			tb = &s->slot[s->fill].tb[ti];
+			a = bcn_etl_tb_append(tb, v, len, m->partition, m->offset);
+		}
+		if (likely(a == BCN_ETL_TB_OK)) {
+			note(s, m);
+			/* flush at N rows; if that drops a batch, m was in it */
+			return tb->n >= tb->max ? handoff(s, 1, 0) : 0;
+		}
+		r = BCN_ETL_R_TOO_LARGE;
+	}
+	/* to the DLQ; committed with the batch once the DLQ has it */
+	s->in_wait = 1; /* a revocation while it waits for room must drop */
+	int rc = bcn_etl_dlq_send(s, (unsigned)r, NULL, v, len, m->key, m->key_len, m->partition,
+				  m->offset, 0, 1);
+	s->in_wait = 0;
+	if (unlikely(rc)) {
+		/* only on revocation, shutdown or a fatal error */
+		(void)await_inserter(s, 0, bcn_etl_mono_ms() + 1);
+		drop_slot(s, &s->slot[1 - s->fill]);
+		drop_slot(s, &s->slot[s->fill]);
+		return -1;
+	}
+	note(s, m);
+	return 0;
+}
+
+static void update_hwm(struct bcn_etl_stream *s)
+{
+	int64_t now = bcn_etl_mono_ms();
+	if (now - s->last_hwm_ms < 500)
+		return;
+	s->last_hwm_ms = now;
+	for (int p = 0; p < s->nparts; p++) {
+		if (!atomic_load(&s->parts[p].assigned))
+			continue;
+		int64_t lo = -1, hi = -1;
+		if (!rd_kafka_get_watermark_offsets(s->rk, s->cfg->topic, p, &lo, &hi) && hi >= 0)
+			atomic_store(&s->parts[p].hwm, hi);
+	}
+	BCN_SET(s->dlq_outq, (uint64_t)rd_kafka_outq_len(s->dlq));
+}
+
+void *bcn_etl_stream_main(void *arg)
+{
+	struct bcn_etl_stream *s = arg;
+	char tn[16];
+	snprintf(tn, sizeof(tn), "etl-%s", s->name);
+	pthread_setname_np(pthread_self(), tn);
+	rd_kafka_message_t *msgs[POLL_BATCH];
+	atomic_store(&s->last_ok_ms, bcn_etl_wall_ms());
+
+	while (!atomic_load(&s->etl->stop) && !atomic_load(&s->etl->fatal)) {
+		struct bcn_etl_slot *sl = &s->slot[s->fill];
+		int64_t to = 100;
+		if (sl->msgs) {
+			to = sl->start_ms + s->cfg->batch_ms - bcn_etl_mono_ms();
+			if (to < 0)
+				to = 0;
+			if (to > 100)
+				to = 100;
+		}
+		ssize_t n = rd_kafka_consume_batch_queue(s->q, (int)to, msgs, POLL_BATCH);
+		unsigned gen = s->gen;
+		int dropped = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			rd_kafka_message_t *m = msgs[i];
+			if (unlikely(dropped)) {
+				/* a batch was dropped: if the partitions are still ours
+				 * (same generation), what we polled is read again */
+				if (s->gen == gen && !m->err && m->partition >= 0 &&
+				    m->partition < s->nparts)
+					rewind_to(&s->parts[m->partition], m->offset);
+			} else if (unlikely(m->err)) {
+				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+					BCN_INC(s->errors[BCN_ETL_E_KAFKA_CONSUME], 1);
+					fprintf(stderr, "beacon-etl: %s: consumer: %s\n", s->name,
+						rd_kafka_message_errstr(m));
+				}
+			} else if (unlikely(m->partition < 0 || m->partition >= s->nparts)) {
+				atomic_store(&s->etl->fatal, 1);
+			} else if (take(s, m)) {
+				dropped = 1;
+				if (s->gen == gen)
+					rewind_to(&s->parts[m->partition], m->offset);
+			}
+			rd_kafka_message_destroy(m);
+		}
+		if (dropped)
+			resume_all(s);
+		sl = &s->slot[s->fill];
+		if (sl->msgs && bcn_etl_mono_ms() - sl->start_ms >= s->cfg->batch_ms)
+			handoff(s, 1, 0);
+		if (!sl->msgs && !atomic_load(&s->failing))
+			atomic_store(&s->last_ok_ms, bcn_etl_wall_ms());
+		rd_kafka_poll(s->dlq, 0);
+		update_hwm(s);
+	}
+
+	/* SIGTERM: commit what was taken by the deadline, or abandon it */
+	if (!atomic_load(&s->etl->fatal) &&
+	    flush_all(s, 1, atomic_load(&s->etl->stop_deadline_ms)))
+		fprintf(stderr, "beacon-etl: %s: shutdown: batch abandoned uncommitted\n", s->name);
+	else if (atomic_load(&s->etl->fatal))
+		(void)await_inserter(s, 0, bcn_etl_mono_ms() + 1);
+	rd_kafka_resp_err_t e = rd_kafka_consumer_close(s->rk);
+	if (e)
+		fprintf(stderr, "beacon-etl: %s: consumer close: %s\n", s->name, rd_kafka_err2str(e));
+	rd_kafka_flush(s->dlq, 2000);
+	atomic_store(&s->running, 0);
+	return NULL;
+}
+
+/* ---- set-up --------------------------------------------------------------- */
+
+/* Log callback: runs on librdkafka's internal threads. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	fprintf(stderr, "beacon-etl: kafka[%d] %s %s: %s\n", level, rd_kafka_name(rk), fac, buf);
+}
+
+static int kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+{
+	char e[256];
+	if (rd_kafka_conf_set(c, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+		snprintf(err, errlen, "kafka: %s=%s: %s", k, v, e);
+		return -1;
+	}
+	return 0;
+}
+
+static int kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t errlen)
+{
+	char buf[1024], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", extra);
+	for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq) {
+			snprintf(err, errlen, "kafka.extra: '%s' is not key=value", kv);
+			return -1;
+		}
+		*eq = 0;
+		if (kset(c, kv, eq + 1, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int consumer_new(struct bcn_etl_stream *s, char *err, size_t errlen)
+{
+	const struct bcn_etl_cfg *c = &s->etl->cfg;
+	char v[600], e[512];
+	rd_kafka_conf_t *kc = rd_kafka_conf_new();
+	int bad = kset(kc, "bootstrap.servers", c->brokers, err, errlen);
+	snprintf(v, sizeof(v), "%s-%s", c->group_prefix, s->name);
+	bad = bad || kset(kc, "group.id", v, err, errlen);
+	snprintf(v, sizeof(v), "beacon-etl-%s", s->name);
+	bad = bad || kset(kc, "client.id", v, err, errlen) ||
+	      kset(kc, "enable.auto.commit", "false", err, errlen) ||
+	      kset(kc, "enable.auto.offset.store", "false", err, errlen) ||
+	      kset(kc, "auto.offset.reset", "earliest", err, errlen) ||
+	      kset(kc, "enable.partition.eof", "false", err, errlen) ||
+	      kset(kc, "partition.assignment.strategy", "roundrobin", err, errlen) ||
+	      kset(kc, "fetch.wait.max.ms", "100", err, errlen) ||
+	      kset(kc, "log_level", "4", err, errlen);
+	snprintf(v, sizeof(v), "%lld", (long long)c->queue_kbytes);
+	bad = bad || kset(kc, "queued.max.messages.kbytes", v, err, errlen);
+	snprintf(v, sizeof(v), "%lld", (long long)c->fetch_max_kbytes * 1024);
+	bad = bad || kset(kc, "fetch.max.bytes", v, err, errlen);
+	snprintf(v, sizeof(v), "%lld", (long long)c->session_timeout_ms);
+	bad = bad || kset(kc, "session.timeout.ms", v, err, errlen);
+	snprintf(v, sizeof(v), "%lld",
+		 (long long)(c->session_timeout_ms / 3 > 3000 ? 3000 : c->session_timeout_ms / 3));
+	bad = bad || kset(kc, "heartbeat.interval.ms", v, err, errlen);
+	snprintf(v, sizeof(v), "%lld", (long long)c->max_poll_interval_ms);
+	bad = bad || kset(kc, "max.poll.interval.ms", v, err, errlen) ||
+	      kset_extra(kc, c->kafka_extra, err, errlen);
+	if (bad) {
+		rd_kafka_conf_destroy(kc);
+		return -1;
+	}
+	rd_kafka_conf_set_opaque(kc, s);
+	rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
+	rd_kafka_conf_set_log_cb(kc, on_log);
+	s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+	if (!s->rk) {
+		snprintf(err, errlen, "kafka consumer: %s", e);
+		rd_kafka_conf_destroy(kc);
+		return -1;
+	}
+	rd_kafka_poll_set_consumer(s->rk);
+	s->q = rd_kafka_queue_get_consumer(s->rk);
+	rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(sub, s->cfg->topic, RD_KAFKA_PARTITION_UA);
+	rd_kafka_resp_err_t re = rd_kafka_subscribe(s->rk, sub);
+	rd_kafka_topic_partition_list_destroy(sub);
+	if (re) {
+		snprintf(err, errlen, "kafka: subscribe %s: %s", s->cfg->topic, rd_kafka_err2str(re));
+		return -1;
+	}
+	return 0;
+}
+
+int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t errlen)
+{
+	struct bcn_etl_stream *s = &etl->s[sid];
+	const struct bcn_etl_cfg *c = &etl->cfg;
+	static const unsigned types[BCN_ETL__NSTREAMS][BCN_ETL_MAX_TABLES] = {
+		{ BCN_T_VIEW, BCN_T_PLAYER, 0 },
+		{ BCN_T_PAGE, BCN_T_ACTION, 0 },
+		{ BCN_T_LIKE, BCN_T_REVIEW, BCN_T_BOOKMARK },
+	};
+	const char *tname[BCN_T__COUNT] = { NULL, c->t_view, c->t_player, c->t_page, c->t_action,
+					    c->t_like, c->t_review, c->t_bookmark };
+	s->etl = etl;
+	s->sid = sid;
+	s->name = bcn_etl_stream_name(sid);
+	s->cfg = &c->s[sid];
+	s->job = -1;
+	s->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)bcn_etl_wall_ms() << 8) ^ sid;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->nparts = (int)c->max_partitions;
+	s->parts = calloc((size_t)s->nparts, sizeof(*s->parts));
+	if (!s->parts) {
+		snprintf(err, errlen, "%s: out of memory", s->name);
+		return -1;
+	}
+	for (int p = 0; p < s->nparts; p++) {
+		atomic_store(&s->parts[p].committed, -1);
+		atomic_store(&s->parts[p].hwm, -1);
+		s->parts[p].rewind = -1;
+	}
+	for (int i = 0; i < BCN_T__COUNT; i++)
+		s->tab_of[i] = -1;
+	const char *tabs[BCN_ETL_MAX_TABLES];
+	for (int i = 0; i < BCN_ETL_MAX_TABLES && types[sid][i]; i++) {
+		unsigned ty = types[sid][i];
+		s->tab_of[ty] = s->ntab;
+		s->t[s->ntab].name = tname[ty];
+		tabs[s->ntab] = tname[ty];
+		s->ntab++;
+	}
+	for (int k = 0; k < 2; k++) {
+		struct bcn_etl_slot *sl = &s->slot[k];
+		sl->r = calloc((size_t)s->nparts, sizeof(*sl->r));
+		if (!sl->r) {
+			snprintf(err, errlen, "%s: out of memory", s->name);
+			return -1;
+		}
+		for (int i = 0; i < s->ntab; i++)
+			if (bcn_etl_tb_init(&sl->tb[i], (size_t)s->cfg->batch_bytes,
+					    (uint32_t)s->cfg->batch_rows)) {
+				snprintf(err, errlen, "%s: cannot allocate the %s batch (%lld bytes, %lld "
+						      "rows)",
+					 s->name, tabs[i], (long long)s->cfg->batch_bytes,
+					 (long long)s->cfg->batch_rows);
+				return -1;
+			}
+		reset_slot(s, sl);
+	}
+	struct bcn_ch_conf cc = {
+		.endpoints = etl->ep, .nendpoints = etl->nep, .database = c->database,
+		.tables = tabs, .ntables = s->ntab, .user = c->user, .password = c->password,
+		.settings = c->settings, .connect_timeout_ms = c->connect_timeout_ms,
+		.timeout_ms = c->timeout_ms,
+	};
+	if (!(s->ch = bcn_ch_new(&cc, err, errlen)))
+		return -1;
+	if (bcn_etl_dlq_new(s, err, errlen))
+		return -1;
+	if (consumer_new(s, err, errlen))
+		return -1;
+	if (pthread_create(&s->ith, NULL, inserter_main, s)) {
+		snprintf(err, errlen, "%s: cannot start the inserter thread", s->name);
+		return -1;
+	}
+	s->started_ith = 1;
+	return 0;
+}
+
+void bcn_etl_stream_fini(struct bcn_etl_stream *s)
+{
+	if (s->started_ith) {
+		pthread_mutex_lock(&s->mu);
+		s->quit = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->ith, NULL);
+		s->started_ith = 0;
+	}
+	if (s->q)
+		rd_kafka_queue_destroy(s->q);
+	s->q = NULL;
+	if (s->rk)
+		rd_kafka_destroy(s->rk);
+	s->rk = NULL;
+	if (s->dlq)
+		rd_kafka_destroy(s->dlq);
+	s->dlq = NULL;
+	bcn_ch_free(s->ch);
+	s->ch = NULL;
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < s->ntab; i++)
+			bcn_etl_tb_free(&s->slot[k].tb[i]);
+		free(s->slot[k].r);
+		s->slot[k].r = NULL;
+	}
+	free(s->parts);
+	s->parts = NULL;
+}

@@ -1,0 +1,38 @@
+# etl/module.mk - beacon-etl's build rules, included by the top-level
+# Makefile (its "Module hooks").  Owns: build/beacon-etl, build/test-etl
+# (CUnit), build/asan/test-etl, build/fuzz/fuzz_etl_route.
+ETL_SRC     := $(filter-out etl/main.c,$(wildcard etl/*.c))
+ETL_OBJ     := $(ETL_SRC:%.c=$(B)/%.o)
+ETL_HDR     := $(wildcard etl/*.h)
+# beacond's HTTP engine and text buffer, for /metrics (no other app code)
+ETL_APP_SRC := drivers/socket/bcn_http.c app/core/bcn_mbuf.c
+ETL_APP_OBJ := $(ETL_APP_SRC:%.c=$(B)/%.o)
+ETL_INCS    := -Ietl
+ETL_LIBS    := -lrdkafka -lcurl -lhttp_parser -lm
+ETL_UNIT    := $(wildcard tests/unit/etl/*.c)
+
+$(B)/etl/%.o $(B)/tests/unit/etl/%.o: CFLAGS += $(ETL_INCS)
+$(B)/etl/main.o $(B)/etl/bcn_etl_metrics.o: CFLAGS += -DBCN_VERSION='"$(BCN_VERSION)"'
+
+$(B)/beacon-etl: $(B)/etl/main.o $(ETL_OBJ) $(ETL_APP_OBJ) $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(ETL_LIBS) $(LDLIBS_PROTO) -ljemalloc
+
+$(B)/test-etl: $(ETL_UNIT:%.c=$(B)/%.o) $(ETL_OBJ) $(ETL_APP_OBJ) $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CUNIT_LIBS) $(ETL_LIBS) $(LDLIBS_PROTO)
+
+$(B)/asan/test-etl: $(ETL_UNIT) $(ETL_SRC) $(ETL_HDR) $(ETL_APP_SRC) $(PROTO_SRC) $(wildcard tests/unit/etl/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) -pthread $(SAN_FLAGS) -o $@ \
+		$(ETL_UNIT) $(ETL_SRC) $(ETL_APP_SRC) $(PROTO_SRC) $(CUNIT_LIBS) $(ETL_LIBS) $(LDLIBS_PROTO)
+
+# The record router and ClickHouse's error parser under libFuzzer (the
+# generic build/fuzz/% rule links only app sources).
+$(B)/fuzz/fuzz_etl_route: tests/fuzz/fuzz_etl_route.c etl/bcn_etl_route.c etl/bcn_ch_err.c $(ETL_HDR) $(PROTO_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) $(FUZZ_FLAGS) -o $@ \
+		tests/fuzz/fuzz_etl_route.c etl/bcn_etl_route.c etl/bcn_ch_err.c $(PROTO_SRC) $(LDLIBS_PROTO)
+
+MODULE_ALL += $(B)/beacon-etl
+CHECK_BINS += $(B)/test-etl
+ASAN_BINS  += $(B)/asan/test-etl
+INTEG_DEPS += $(B)/beacon-etl
