@@ -49,7 +49,7 @@ BEACOND_LIBS :=
 BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
 -include drivers/dpdk/module.mk etl/module.mk
 
-.PHONY: docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
+.PHONY: run up down docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
 	$(B)/beacond $(B)/beacon-blast $(MODULE_ALL) $(CHECK_BINS)
 
@@ -149,10 +149,18 @@ test: deps
 bench: $(B)/bench-parse
 	$(B)/bench-parse
 
-run:
-	@echo "make run: the local stack (ClickHouse, kafka-dev, beacond, beacon-etl) is not built yet;" >&2
-	@echo "it arrives with the beacond and ClickHouse issues. Try 'make test'." >&2
-	@exit 1
+# The project's main job: the whole pipeline with a synthetic audience, then
+# a report (app/tools/stack.sh).  `make up` / `make down` keep it running.
+run: deps
+	$(MAKE) all
+	sh app/tools/stack.sh run
+
+up: deps
+	$(MAKE) all
+	sh app/tools/stack.sh up
+
+down:
+	sh app/tools/stack.sh down
 
 # The configuration reference, generated from the config table.
 docs-config: $(B)/beacond

@@ -398,6 +398,7 @@ static const char *user_token(int kind, uint32_t u, size_t *n)
 struct sess {
 	uint64_t dev1;      /* device + 1; 0 = empty */
 	uint64_t pos, dur;
+	int64_t clock;      /* the session's own wall clock, ms: see sess_ts() */
 	uint32_t film;
 	uint8_t sid[16];
 	uint8_t quality, audio, sub, stage, ended;
@@ -429,8 +430,27 @@ static struct sess *sess_get(uint64_t dev)
 		/* most sessions are already playing when we first see them */
 		s->stage = rnd_below(10) < 3 ? 0 : 2;
 		s->ended = 0;
+		/* started long enough ago to have reached the end by now */
+		s->clock = wall_ms() - (int64_t)(s->dur - s->pos);
 	}
 	return s;
+}
+
+/* The ts of a viewing event at the session's position.  A generator sends a
+ * session's heartbeats milliseconds apart, but a player sends them as the
+ * film plays: the session keeps its own clock, which moves with the
+ * position (never past now), so that analytics which compare playback
+ * progress with elapsed time (docs/data-model.md, watched segments) see a
+ * plausible viewing.  `from` is the position before this event. */
+static int64_t sess_ts(struct sess *s, uint64_t from)
+{
+	int64_t now = wall_ms();
+	if (s->pos > from)
+		s->clock += (int64_t)(s->pos - from);
+	s->clock += 200; /* a beacon is never at the very same instant */
+	if (s->clock > now)
+		s->clock = now;
+	return s->clock;
 }
 
 /* ---- record building --------------------------------------------------------- */
@@ -900,9 +920,21 @@ static void gen_line(struct ent *e, const struct ident *id, int kind, int gtok)
 		memcpy(R.anon_id, id->key, 16);
 		R.has |= BCN_HAS_ANON;
 	}
+	uint64_t from_pos = s->pos;
 	switch (type) {
-	case BCN_T_VIEW: fill_view(s); break;
-	case BCN_T_PLAYER: fill_player(s); break;
+	case BCN_T_VIEW:
+	case BCN_T_PLAYER:
+		if (type == BCN_T_VIEW)
+			fill_view(s);
+		else
+			fill_player(s);
+		if (kind != K_SKEW) {
+			/* ent_stamp re-applies this offset from "now" at send time */
+			int64_t now = wall_ms();
+			R.ts = sess_ts(s, from_pos);
+			delta = R.ts - now;
+		}
+		break;
 	case BCN_T_PAGE: fill_page(); break;
 	case BCN_T_ACTION: fill_action(); break;
 	case BCN_T_LIKE: {

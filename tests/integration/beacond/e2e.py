@@ -182,7 +182,9 @@ def verify(args):
             fail("record %s: key %s, want %s" % (r["event_id"], k, want_key))
         if r["node"] != "it-node":
             fail("record %s: node %r" % (r["event_id"], r["node"]))
-        if not (r["recv_ts"] - 600000 <= r["ts"] <= r["recv_ts"] + 600000):
+        # beacon-blast's viewing sessions keep their own clock, up to a
+        # film's length (< 4 h) in the past: within the 24 h skew window
+        if not (r["recv_ts"] - 4 * 3600000 <= r["ts"] <= r["recv_ts"] + 600000):
             fail("record %s: ts %d far from recv_ts %d" % (r["event_id"], r["ts"], r["recv_ts"]))
         if r["event_id"][14] != "7":
             fail("event_id %s is not UUIDv7-shaped" % r["event_id"])
