@@ -7,6 +7,7 @@ libjsmn-dev libinih-dev librdkafka-dev libcurl4-openssl-dev libjemalloc-dev
 libdpdk-dev libhttp-parser-dev kcat prometheus wrk python3 valgrind"
 PKGS="$PKGS clickhouse-server clickhouse-client zookeeper curl iproute2"  # ClickHouse schema/cluster tests (etl/clickhouse)
 PKGS="$PKGS gnuplot-nox"  # beacon-etl soak plot (perf/soak_etl.sh)
+PKGS="$PKGS graphviz fonts-dejavu-core python3-yaml"  # docs/diagrams/render.sh; monitoring tests (PyYAML)
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
