@@ -49,7 +49,7 @@ BEACOND_LIBS :=
 BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
 -include drivers/dpdk/module.mk etl/module.mk
 
-.PHONY: run up down docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
+.PHONY: run up down docs docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
 	$(B)/beacond $(B)/beacon-blast $(MODULE_ALL) $(CHECK_BINS)
 
@@ -161,6 +161,10 @@ up: deps
 
 down:
 	sh app/tools/stack.sh down
+
+# Diagrams (Graphviz sources in docs/diagrams/, rendered SVG/PNG committed).
+docs: docs-config
+	sh docs/diagrams/render.sh
 
 # The configuration reference, generated from the config table.
 docs-config: $(B)/beacond
