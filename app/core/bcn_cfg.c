@@ -61,7 +61,7 @@ const struct bcn_conf_item bcn_cfg_table[] = {
 	{ "metrics.port", BCN_CONF_INT, "9470", O(metrics_port), 0, 1, 65535,
 	  "control-plane HTTP port" },
 	{ "ring.bytes", BCN_CONF_INT, "8M", O(ring_bytes), 0, 128 * 1024, 1ll << 34,
-	  "each worker's record ring, bytes (a power of two; preallocated and locked at start)" },
+	  "each worker's record ring, bytes (a power of two; mapped and populated at start)" },
 	{ "ring.high_water_pct", BCN_CONF_INT, "80", O(ring_hwm_pct), 0, 1, 100,
 	  "a ring fuller than this (percent) makes /readyz answer 503" },
 	{ "auth.jwt_keys", BCN_CONF_STR, "dev-key", O(jwt_keys), S(jwt_keys), 0, 0,
@@ -94,6 +94,35 @@ const struct bcn_conf_item bcn_cfg_table[] = {
 	  "more librdkafka properties, k=v;k=v (applied last)" },
 	{ "shutdown.deadline_ms", BCN_CONF_INT, "10000", O(shutdown_deadline_ms), 0, 0, 3600000,
 	  "on SIGTERM: time to finish requests, drain rings and flush Kafka, ms" },
+	/* [dpdk]: read only when driver.name = dpdk (docs/dpdk.md) */
+	{ "dpdk.eal_args", BCN_CONF_STR, "", O(dpdk_eal_args), S(dpdk_eal_args), 0, 0,
+	  "extra EAL arguments, blank-separated (--file-prefix beacond --huge-unlink; no hugepages: --no-huge --no-shconf)" },
+	{ "dpdk.main_lcore", BCN_CONF_INT, "-1", O(dpdk_main_lcore), 0, -1, 1023,
+	  "CPU of EAL's main lcore (control only; -1: the first CPU beacond may run on)" },
+	{ "dpdk.lcores", BCN_CONF_STR, "", O(dpdk_lcores), S(dpdk_lcores), 0, 0,
+	  "CPUs of the fast-path lcores, one per worker, e.g. 2-5 (empty: driver.worker_cpus)" },
+	{ "dpdk.ports", BCN_CONF_STR, "", O(dpdk_ports), S(dpdk_ports), 0, 0,
+	  "ports, blank-separated: PCI addresses (0000:3b:00.0) or vdev strings (net_pcap0,rx_pcap=f)" },
+	{ "dpdk.queues", BCN_CONF_INT, "0", O(dpdk_queues), 0, 0, BCN_MAX_WORKERS,
+	  "RX queues per port, spread over the workers (0: one per worker; capped by the port)" },
+	{ "dpdk.mbufs", BCN_CONF_INT, "16383", O(dpdk_mbufs), 0, 1023, 16777215,
+	  "mbufs in the packet pool, allocated at start (must cover every descriptor and cache)" },
+	{ "dpdk.mbuf_cache", BCN_CONF_INT, "256", O(dpdk_mbuf_cache), 0, 0, 512,
+	  "per-lcore mbuf cache of the pool" },
+	{ "dpdk.rx_desc", BCN_CONF_INT, "1024", O(dpdk_rx_desc), 0, 32, 16384,
+	  "RX descriptors per queue" },
+	{ "dpdk.tx_desc", BCN_CONF_INT, "1024", O(dpdk_tx_desc), 0, 32, 16384,
+	  "TX descriptors per queue (exception path, both ways)" },
+	{ "dpdk.burst", BCN_CONF_INT, "32", O(dpdk_burst), 0, 1, 128,
+	  "packets per rte_eth_rx_burst" },
+	{ "dpdk.exception", BCN_CONF_STR, "", O(dpdk_exception), S(dpdk_exception), 0, 0,
+	  "exception interfaces (net_tap vdevs), one per port, e.g. net_tap0,iface=bcn0 (empty: drop)" },
+	{ "dpdk.exception_addrs", BCN_CONF_STR, "", O(dpdk_exception_addrs), S(dpdk_exception_addrs), 0, 0,
+	  "addresses beacond puts on the exception interfaces: ADDR/PREFIX[@N] ... (N: interface, default 0)" },
+	{ "dpdk.promiscuous", BCN_CONF_BOOL, "no", O(dpdk_promiscuous), 0, 0, 0,
+	  "put the ports in promiscuous mode" },
+	{ "dpdk.idle_sleep_us", BCN_CONF_INT, "0", O(dpdk_idle_sleep_us), 0, 0, 100000,
+	  "sleep this long after 256 empty polls in a row, us (0: busy-poll, the production setting)" },
 };
 const size_t bcn_cfg_table_len = sizeof(bcn_cfg_table) / sizeof(bcn_cfg_table[0]);
 
@@ -176,6 +205,18 @@ int bcn_cfg_check(const struct bcn_cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "kafka.threads (%lld) exceeds driver.workers (%lld): a thread would own no ring",
 			 (long long)c->kafka_threads, (long long)c->workers);
 		return -1;
+	}
+	if (!strcmp(c->driver, "dpdk")) {
+		int m = bcn_cfg_cpu_list(c->dpdk_lcores, cpus, BCN_MAX_WORKERS);
+		if (m < 0 || (m > 0 && m < c->workers)) {
+			snprintf(err, errlen, "dpdk.lcores: '%s' does not name one CPU per worker (%lld)",
+				 c->dpdk_lcores, (long long)c->workers);
+			return -1;
+		}
+		if (!c->dpdk_ports[strspn(c->dpdk_ports, " \t")]) {
+			snprintf(err, errlen, "dpdk.ports: empty; driver dpdk needs at least one port");
+			return -1;
+		}
 	}
 	if (!c->topic_views[0] || !c->topic_events[0] || !c->topic_actions[0] || !c->kafka_brokers[0]) {
 		snprintf(err, errlen, "kafka.brokers and the three topics must not be empty");

@@ -69,6 +69,21 @@ struct bcn_cfg {
 	char kafka_extra[1024];
 	/* [shutdown] */
 	int64_t shutdown_deadline_ms;
+	/* [dpdk] (drivers/dpdk; unused by the socket driver) */
+	char dpdk_eal_args[1024];
+	int64_t dpdk_main_lcore;
+	char dpdk_lcores[128];
+	char dpdk_ports[1024];
+	int64_t dpdk_queues;
+	int64_t dpdk_mbufs;
+	int64_t dpdk_mbuf_cache;
+	int64_t dpdk_rx_desc;
+	int64_t dpdk_tx_desc;
+	int64_t dpdk_burst;
+	char dpdk_exception[1024];
+	char dpdk_exception_addrs[512];
+	int dpdk_promiscuous;
+	int64_t dpdk_idle_sleep_us;
 };
 
 extern const struct bcn_conf_item bcn_cfg_table[];
