@@ -3,7 +3,7 @@
 # on this machine (loopback only; every load is bounded in count and time).
 #
 #   1. UDP JSON beacons -> Kafka: beacond (socket driver, 1 worker, 1 Kafka
-#      thread, linger 5 ms, lz4) vs rsyslog imudp -> omkafka
+#      thread, linger 50 ms (the default; BEACOND_LINGER_MS), lz4) vs rsyslog imudp -> omkafka
 #      (/work/shared/peers/rsyslog-omkafka.conf).  Same datagrams
 #      (beacon-blast --mode udp-json, same seed, flat out), same kafka-dev.
 #      Delivered = the producer's own delivery counter (beacond /metrics
@@ -823,7 +823,7 @@ port = $P_MET
 [kafka]
 brokers = $BS
 threads = 1
-linger_ms = 5
+linger_ms = ${BEACOND_LINGER_MS:-50}
 compression = $2
 EOF
 }
