@@ -8,6 +8,7 @@ libdpdk-dev libhttp-parser-dev kcat prometheus wrk python3 valgrind"
 PKGS="$PKGS clickhouse-server clickhouse-client zookeeper curl iproute2"  # ClickHouse schema/cluster tests (etl/clickhouse)
 PKGS="$PKGS gnuplot-nox"  # beacon-etl soak plot (perf/soak_etl.sh)
 PKGS="$PKGS graphviz fonts-dejavu-core python3-yaml"  # docs/diagrams/render.sh; monitoring tests (PyYAML)
+PKGS="$PKGS ansible ansible-lint debootstrap zstd"  # provisioning/ansible tests (test_ansible_*.sh)
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
