@@ -7,6 +7,10 @@
  * kept in two fixed buffers: its first 4 KiB and its last 512 bytes, so an
  * exception appended at the end of a long streamed 200 is still seen.
  *
+ * RowBinary inserts name their columns (the table's plan, from DESCRIBE:
+ * bcn_etl_rowbin.h) in the URL; bcn_ch_query runs DESCRIBE and the UUID
+ * probe on the same connection.
+ *
  * Compression: none.  Measured on loopback (docs/etl.md), gzip of the body
  * costs the ETL more CPU than the bytes it saves; on a real network,
  * ClickHouse accepts Content-Encoding: gzip and this is where it would go.
@@ -35,6 +39,14 @@ struct bcn_ch {
 	size_t total;
 	int hdr_code;           /* X-ClickHouse-Exception-Code */
 	char cerr[CURL_ERROR_SIZE];
+	/* RowBinary URLs are built per insert (the column list comes from the
+	 * table's plan): the parts, and the buffer */
+	char **ep;              /* [ep] "http://host:port" */
+	char **tab;             /* [table] */
+	char *database, *settings;
+	char urlbuf[4096];
+	char *cap_buf;          /* bcn_ch_query: the whole answer goes here too */
+	size_t cap_len, cap_max;
 };
 
 /* Body callback: runs on the stream thread inside curl_easy_perform, once
@@ -58,6 +70,11 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
 		ch->tail_len = keep + n;
 	}
 	ch->total += n;
+	if (ch->cap_buf && ch->cap_len < ch->cap_max) {
+		size_t k = ch->cap_max - ch->cap_len < n ? ch->cap_max - ch->cap_len : n;
+		memcpy(ch->cap_buf + ch->cap_len, p, k);
+		ch->cap_len += k;
+	}
 	return n;
 }
 
@@ -111,6 +128,18 @@ struct bcn_ch *bcn_ch_new(const struct bcn_ch_conf *c, char *err, size_t errlen)
 		for (int t = 0; t < ch->ntab; t++)
 			if (!(ch->url[e * ch->ntab + t] = url_for(c, c->endpoints[e], c->tables[t])))
 				goto oom;
+	ch->ep = calloc((size_t)ch->nep, sizeof(char *));
+	ch->tab = calloc((size_t)ch->ntab, sizeof(char *));
+	ch->database = strdup(c->database);
+	ch->settings = strdup(c->settings);
+	if (!ch->ep || !ch->tab || !ch->database || !ch->settings)
+		goto oom;
+	for (int e = 0; e < ch->nep; e++)
+		if (!(ch->ep[e] = strdup(c->endpoints[e])))
+			goto oom;
+	for (int t = 0; t < ch->ntab; t++)
+		if (!(ch->tab[t] = strdup(c->tables[t])))
+			goto oom;
 	ch->h = curl_easy_init();
 	if (!ch->h) {
 		snprintf(err, errlen, "clickhouse client: curl_easy_init failed");
@@ -158,15 +187,17 @@ static void first_line(struct bcn_ch_result *r, const char *p, size_t n)
 	r->msg[k] = 0;
 }
 
-enum bcn_ch_kind bcn_ch_insert(struct bcn_ch *ch, int table, const char *body, size_t len,
-			       int64_t timeout_ms, struct bcn_ch_result *r)
+/* POST body[0..len) to url; fill *r.  The stream thread's (or inserter's)
+ * one request at a time on ch's connection. */
+static enum bcn_ch_kind perform(struct bcn_ch *ch, const char *url, const char *body, size_t len,
+				int64_t timeout_ms, struct bcn_ch_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	ch->head_len = ch->tail_len = ch->total = 0;
 	ch->hdr_code = 0;
 	ch->cerr[0] = 0;
 	r->endpoint = ch->cur;
-	curl_easy_setopt(ch->h, CURLOPT_URL, ch->url[ch->cur * ch->ntab + table]);
+	curl_easy_setopt(ch->h, CURLOPT_URL, url);
 	curl_easy_setopt(ch->h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(ch->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(ch->h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : ch->timeout_ms));
@@ -201,6 +232,47 @@ enum bcn_ch_kind bcn_ch_insert(struct bcn_ch *ch, int table, const char *body, s
 	return r->kind;
 }
 
+enum bcn_ch_kind bcn_ch_insert(struct bcn_ch *ch, int table, const char *body, size_t len,
+			       int64_t timeout_ms, struct bcn_ch_result *r)
+{
+	return perform(ch, ch->url[ch->cur * ch->ntab + table], body, len, timeout_ms, r);
+}
+
+enum bcn_ch_kind bcn_ch_insert_rowbinary(struct bcn_ch *ch, int table, const char *collist,
+					 const void *body, size_t len, int64_t timeout_ms,
+					 struct bcn_ch_result *r)
+{
+	int w = snprintf(ch->urlbuf, sizeof(ch->urlbuf),
+			 "%s/?database=%s&query=INSERT%%20INTO%%20%s.%s%%20%s%%20FORMAT%%20RowBinary"
+			 "&max_insert_block_size=1048576%s%s",
+			 ch->ep[ch->cur], ch->database, ch->database, ch->tab[table], collist,
+			 ch->settings[0] ? "&" : "", ch->settings);
+	if (w < 0 || (size_t)w >= sizeof(ch->urlbuf)) {
+		memset(r, 0, sizeof(*r));
+		r->kind = BCN_CH_CONFIG;
+		snprintf(r->msg, sizeof(r->msg), "RowBinary INSERT URL too long");
+		return r->kind;
+	}
+	return perform(ch, ch->urlbuf, body, len, timeout_ms, r);
+}
+
+enum bcn_ch_kind bcn_ch_query(struct bcn_ch *ch, const char *sql, char *out, size_t cap,
+			      size_t *outlen, int64_t timeout_ms, struct bcn_ch_result *r)
+{
+	snprintf(ch->urlbuf, sizeof(ch->urlbuf), "%s/?database=%s", ch->ep[ch->cur], ch->database);
+	ch->cap_buf = out;
+	ch->cap_len = 0;
+	ch->cap_max = cap;
+	enum bcn_ch_kind k = perform(ch, ch->urlbuf, sql, strlen(sql), timeout_ms, r);
+	*outlen = ch->cap_len;
+	ch->cap_buf = NULL;
+	if (k == BCN_CH_OK && ch->total > cap) {
+		r->kind = k = BCN_CH_TRANSIENT;
+		snprintf(r->msg, sizeof(r->msg), "answer larger than %zu bytes", cap);
+	}
+	return k;
+}
+
 int bcn_ch_endpoint(const struct bcn_ch *ch)
 {
 	return ch->cur;
@@ -217,5 +289,15 @@ void bcn_ch_free(struct bcn_ch *ch)
 		for (int i = 0; i < ch->nep * ch->ntab; i++)
 			free(ch->url[i]);
 	free(ch->url);
+	if (ch->ep)
+		for (int i = 0; i < ch->nep; i++)
+			free(ch->ep[i]);
+	if (ch->tab)
+		for (int i = 0; i < ch->ntab; i++)
+			free(ch->tab[i]);
+	free(ch->ep);
+	free(ch->tab);
+	free(ch->database);
+	free(ch->settings);
 	free(ch);
 }

@@ -1,6 +1,6 @@
 /*
  * bcn_ch.h - beacon-etl's ClickHouse client: INSERT ... FORMAT JSONEachRow
- * over the HTTP interface with libcurl, several endpoints with failover,
+ * or RowBinary over the HTTP interface with libcurl, several endpoints with failover,
  * and the reading of ClickHouse's answers.
  *
  * Why this exists: ClickHouse says "no" in several ways -- an HTTP status,
@@ -12,8 +12,8 @@
  * operator must act), or a transient failure (retry the same bytes, maybe on
  * another endpoint).  This module turns an answer into one of those kinds.
  *
- * Threads: one struct bcn_ch per stream thread (one curl easy handle and its
- * keep-alive connection); never shared.  The parsing functions are pure.
+ * Threads: one struct bcn_ch per inserter thread (one curl easy handle and
+ * its keep-alive connection); never shared.  The parsing functions are pure.
  * Memory: the URLs, the response buffers and the curl handle are allocated
  * by bcn_ch_new; an insert allocates only inside libcurl (bounded, reused
  * connection).  The request body is sent from the caller's buffer (no copy).
@@ -94,6 +94,23 @@ struct bcn_ch *bcn_ch_new(const struct bcn_ch_conf *c, char *err, size_t errlen)
  */
 enum bcn_ch_kind bcn_ch_insert(struct bcn_ch *ch, int table, const char *body, size_t len,
 			       int64_t timeout_ms, struct bcn_ch_result *r);
+
+/*
+ * The same, as INSERT INTO db.table COLLIST FORMAT RowBinary (collist is
+ * "(%60a%60,%60b%60)", URL-encoded: bcn_rb_plan.collist).  The body is
+ * RowBinary rows of exactly those columns.
+ */
+enum bcn_ch_kind bcn_ch_insert_rowbinary(struct bcn_ch *ch, int table, const char *collist,
+					 const void *body, size_t len, int64_t timeout_ms,
+					 struct bcn_ch_result *r);
+
+/*
+ * Run one query (DESCRIBE, SELECT) on the current endpoint; its answer's
+ * first cap bytes go to out (*outlen).  An answer longer than cap is
+ * TRANSIENT.  Same failover and classification as an insert.
+ */
+enum bcn_ch_kind bcn_ch_query(struct bcn_ch *ch, const char *sql, char *out, size_t cap,
+			      size_t *outlen, int64_t timeout_ms, struct bcn_ch_result *r);
 
 /* Index of the endpoint the next insert will use. */
 int bcn_ch_endpoint(const struct bcn_ch *ch);

@@ -19,10 +19,16 @@
 #include "bcn_etl_batch.h"
 #include "bcn_etl_conf.h"
 #include "bcn_etl_route.h"
+#include "bcn_etl_rowbin.h"
 #include "bcn_record.h"
 #include "bcn_stat.h"
 
 #define BCN_ETL_MAX_TABLES 3 /* per stream */
+#define BCN_ETL_MAX_SLOTS (BCN_ETL_MAX_INFLIGHT + 1)
+
+/* Counters written by more than one thread (the inserters): a real atomic
+ * add (BCN_INC is a single writer's load + store). */
+#define BCN_ADD(c, n) atomic_fetch_add_explicit(&(c), (n), memory_order_relaxed)
 
 /* Insert latency buckets (upper bounds, seconds). */
 #define BCN_ETL_NLAT 12
@@ -45,6 +51,8 @@ const char *bcn_etl_err_name(unsigned e);
 struct bcn_etl_table {
 	const char *name;
 	bcn_ctr batches, rows, bytes, rejected;
+	bcn_ctr json_rows;           /* rows sent as JSONEachRow in rowbinary mode */
+	_Atomic int rowbinary;       /* 1 while the table's plan is in use (gauge) */
 	bcn_ctr lat_le[BCN_ETL_NLAT]; /* cumulative, Prometheus-style */
 	bcn_ctr lat_sum_us;
 };
@@ -66,11 +74,14 @@ struct bcn_etl_range {
 };
 
 /*
- * A batch: one buffer per table and the offset ranges it covers.  Two per
- * stream: the stream thread fills one while the inserter thread inserts and
- * commits the other, so consuming and inserting overlap.  A slot belongs to
- * exactly one of the two threads at a time (handed over under s->mu).
+ * A batch: one buffer per table and the offset ranges it covers.  A stream
+ * has clickhouse.inflight + 1 of them: the stream thread fills one while up
+ * to `inflight` inserter threads insert the others; they are committed in
+ * the order they were handed over (seq).  A slot belongs to exactly one
+ * thread at a time (its state changes under s->mu).
  */
+enum { BCN_ETL_SLOT_FREE = 0, BCN_ETL_SLOT_QUEUED, BCN_ETL_SLOT_BUSY, BCN_ETL_SLOT_DONE };
+
 struct bcn_etl_slot {
 	struct bcn_etl_tbatch tb[BCN_ETL_MAX_TABLES];
 	int done[BCN_ETL_MAX_TABLES];  /* table inserted (during its flush)  */
@@ -78,6 +89,33 @@ struct bcn_etl_slot {
 	uint32_t msgs;                 /* records, DLQ'd ones included       */
 	int64_t start_ms;              /* monotonic ms of the first record   */
 	unsigned gen;                  /* stream's generation at that time   */
+	int st;                        /* BCN_ETL_SLOT_*, under s->mu        */
+	uint64_t seq;                  /* hand-over order = commit order     */
+	int rc;                        /* DONE: 0 committed, -1 gave up      */
+	unsigned plan_gen[BCN_ETL_MAX_TABLES]; /* the plan its rows were encoded by */
+};
+
+/*
+ * One inserter thread: its own ClickHouse connection, and a scratch buffer
+ * for the rows that go as JSONEachRow in rowbinary mode (copied there in
+ * chunks: a chunk, one INSERT).
+ */
+struct bcn_etl_ins {
+	struct bcn_etl_stream *s;
+	int idx;
+	pthread_t th;
+	int started;
+	struct bcn_ch *ch;
+	uint64_t rng;                  /* backoff jitter                      */
+	int failing;                   /* this inserter is retrying           */
+	uint8_t *rb;                   /* rbcap bytes: a JSON chunk's body    */
+	size_t rbcap;
+	uint32_t *prow;                /* [max_rows]: position -> row         */
+	uint32_t *poff;                /* [max_rows + 1]: position -> offset  */
+	uint32_t *fb;                  /* [max_rows]: rows to send as JSON    */
+	uint32_t nfb;
+	char collist[1024];            /* the slot's plan's, for the URL      */
+	char tmp[4096];                /* a DESCRIBE answer                   */
 };
 
 struct bcn_etl;
@@ -96,20 +134,36 @@ struct bcn_etl_stream {
 	struct bcn_etl_table t[BCN_ETL_MAX_TABLES];
 	struct bcn_etl_part *parts;
 	int nparts;
-	pthread_t th, ith;          /* stream thread, inserter thread */
-	uint64_t rng;               /* inserter thread: backoff jitter */
+	pthread_t th;               /* stream thread */
+	struct bcn_etl_ins *ins;    /* [nins] inserter threads */
+	int nins;
+	int rowbinary;              /* clickhouse.format = rowbinary */
+	/* RowBinary plans.  The inserters re-read each table's DESCRIBE before
+	 * they insert it and publish a changed plan here (pgen + 1), under mu;
+	 * the stream thread adopts it (cplan) when it starts a new batch, and
+	 * a batch encoded by an older plan is inserted as JSONEachRow. */
+	struct bcn_rb_plan plan[BCN_ETL_MAX_TABLES];
+	char desc[BCN_ETL_MAX_TABLES][4096];
+	size_t desc_len[BCN_ETL_MAX_TABLES];
+	unsigned pgen[BCN_ETL_MAX_TABLES];
+	int uuid_ok;                /* server's RowBinary UUID layout is ours: -1 unknown */
+	struct bcn_rb_plan cplan[BCN_ETL_MAX_TABLES]; /* stream thread's copy */
+	unsigned cgen[BCN_ETL_MAX_TABLES];
 
-	struct bcn_etl_slot slot[2];
+	struct bcn_etl_slot slot[BCN_ETL_MAX_SLOTS];
+	int nslots;                 /* nins + 1 */
 	int fill;                   /* stream thread: the slot being filled */
-	/* the hand-over: job is the slot the inserter owns (-1: idle) */
+	/* the hand-over, under mu: slot states, the commit order */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int job, job_rc, quit, started_ith;
-	_Atomic int abort;          /* revoked: the inserter gives up       */
+	uint64_t next_seq;          /* seq of the next slot handed over     */
+	uint64_t commit_seq;        /* seq of the next slot that may commit */
+	int broken;                 /* a job gave up: no later one commits  */
+	int quit;
+	_Atomic int abort;          /* revoked: the inserters give up       */
 	_Atomic int64_t job_deadline_ms; /* monotonic, 0 = none             */
-	int in_commit;              /* inserter: committing                 */
 	/* stream thread only */
-	int in_wait;                /* waiting for the inserter (revocation must abort it) */
+	int in_wait;                /* waiting for the inserters (revocation must abort them) */
 	unsigned gen;               /* +1 at every revocation               */
 	int paused;
 	int64_t last_hwm_ms;
@@ -122,7 +176,7 @@ struct bcn_etl_stream {
 	bcn_ctr assigns, revokes;
 	bcn_ctr dlq_outq;           /* gauge */
 	_Atomic int running;        /* thread alive */
-	_Atomic int failing;        /* a flush is retrying right now */
+	_Atomic int failing;        /* inserters retrying right now (count) */
 	_Atomic int assigned_n;     /* partitions assigned */
 	_Atomic int64_t last_ok_ms; /* wall ms of the last successful flush or idle poll */
 };
@@ -180,7 +234,7 @@ int bcn_etl_dlq_drain(struct bcn_etl_stream *s, int64_t deadline_ms, int may_pol
 
 /* Wait ms before a retry.  On the stream thread (may_poll = 1): pause every
  * assigned partition and keep serving the consumer (rebalances, liveness);
- * records that still arrive are re-read later.  On the inserter thread
+ * records that still arrive are re-read later.  On an inserter thread
  * (may_poll = 0): sleep.  Returns 0, or -1 if the work must give up
  * (revoked, fatal error, or deadline_ms / the job's / the shutdown deadline
  * passed). */

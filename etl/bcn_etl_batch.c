@@ -5,21 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bcn_etl_batch.h"
+#include "bcn_etl_rowbin.h"
 
-int bcn_etl_tb_init(struct bcn_etl_tbatch *b, size_t cap, uint32_t max_rows)
+int bcn_etl_tb_init(struct bcn_etl_tbatch *b, size_t cap, uint32_t max_rows, size_t rbcap)
 {
 	memset(b, 0, sizeof(*b));
-	if (cap >= UINT32_MAX || !max_rows)
+	if (cap >= UINT32_MAX || rbcap >= UINT32_MAX || !max_rows)
 		return -1;
 	b->buf = malloc(cap);
 	b->rows = malloc(sizeof(*b->rows) * max_rows);
-	if (!b->buf || !b->rows) {
+	b->rb = rbcap ? malloc(rbcap) : NULL;
+	if (!b->buf || !b->rows || (rbcap && !b->rb)) {
 		free(b->buf);
 		free(b->rows);
+		free(b->rb);
 		b->buf = NULL;
 		b->rows = NULL;
+		b->rb = NULL;
 		return -1;
 	}
+	if (rbcap)
+		memset(b->rb, 0x5a, rbcap);
+	b->rbcap = rbcap;
 	/* touch every page now (not 0: malloc + memset(0) may become calloc,
 	 * which leaves fresh pages untouched) */
 	memset(b->buf, '\n', cap);
@@ -33,10 +40,12 @@ void bcn_etl_tb_free(struct bcn_etl_tbatch *b)
 {
 	free(b->buf);
 	free(b->rows);
+	free(b->rb);
 	b->buf = NULL;
 	b->rows = NULL;
-	b->cap = b->max = b->n = 0;
-	b->len = 0;
+	b->rb = NULL;
+	b->cap = b->max = b->n = b->nrb = 0;
+	b->len = b->rbcap = b->rblen = 0;
 }
 
 int bcn_etl_tb_append(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
@@ -50,6 +59,7 @@ int bcn_etl_tb_append(struct bcn_etl_tbatch *b, const void *v, size_t len, int32
 	r->off = (uint32_t)b->len;
 	r->len = (uint32_t)len;
 	r->part = part;
+	r->rb = BCN_ETL_NO_RB;
 	r->offset = offset;
 	memcpy(b->buf + b->len, v, len);
 	b->buf[b->len + len] = '\n';
@@ -60,10 +70,36 @@ int bcn_etl_tb_append(struct bcn_etl_tbatch *b, const void *v, size_t len, int32
 	return BCN_ETL_TB_OK;
 }
 
+int bcn_etl_tb_append_rb(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
+			 int64_t offset, const struct bcn_rb_plan *plan,
+			 const struct bcn_etl_tok *tok, int ntok)
+{
+	size_t ol = 0;
+	int e = BCN_RB_FALLBACK;
+	if (unlikely(len + 1 > b->cap))
+		return BCN_ETL_TB_TOO_BIG;
+	if (unlikely(b->n >= b->max || b->len + len + 1 > b->cap))
+		return BCN_ETL_TB_FULL;
+	if (b->rb && plan && plan->ncols > 0) {
+		e = bcn_rb_encode_tok(plan, v, tok, ntok, b->rb + b->rblen, b->rbcap - b->rblen, &ol);
+		if (unlikely(e == BCN_RB_NOROOM && b->nrb))
+			return BCN_ETL_TB_FULL; /* the next batch has room */
+	}
+	int a = bcn_etl_tb_append(b, v, len, part, offset);
+	if (likely(a == BCN_ETL_TB_OK && e == BCN_RB_OK)) {
+		b->rows[b->n - 1].rb = (uint32_t)b->rblen;
+		b->rblen += ol;
+		b->nrb++;
+	}
+	return a;
+}
+
 void bcn_etl_tb_reset(struct bcn_etl_tbatch *b)
 {
 	b->n = 0;
 	b->len = 0;
+	b->nrb = 0;
+	b->rblen = 0;
 	BCN_SET(b->in_use, 0);
 	BCN_SET(b->nrows, 0);
 }

@@ -26,13 +26,20 @@ struct bcn_etl_row {
 	uint32_t off;    /* first byte in buf                 */
 	uint32_t len;    /* bytes, without the '\n'            */
 	int32_t part;    /* Kafka partition                    */
-	uint32_t pad;
+	uint32_t rb;     /* its RowBinary bytes start at rb[this] (they end
+			    where the next converted row's start, or at rblen);
+			    BCN_ETL_NO_RB: not converted, goes as JSON */
 	int64_t offset;  /* Kafka offset                       */
 };
+
+#define BCN_ETL_NO_RB UINT32_MAX
 
 struct bcn_etl_tbatch {
 	char *buf;                 /* cap bytes, preallocated          */
 	size_t cap;
+	uint8_t *rb;               /* rbcap bytes: the rows as RowBinary (NULL: none) */
+	size_t rbcap, rblen;
+	uint32_t nrb;              /* rows converted                   */
 	struct bcn_etl_row *rows;  /* max slots, preallocated          */
 	uint32_t max;
 	uint32_t n;                /* rows now                          */
@@ -45,8 +52,9 @@ enum { BCN_ETL_TB_OK = 0, BCN_ETL_TB_FULL, BCN_ETL_TB_TOO_BIG };
 
 /* Allocate and pre-fault (touch every page of) the buffer and the row
  * slots, so that RSS reaches its final size at start-up.  cap must be below
- * 4 GiB.  Returns 0, or -1 (out of memory; nothing to free). */
-int bcn_etl_tb_init(struct bcn_etl_tbatch *b, size_t cap, uint32_t max_rows);
+ * 4 GiB.  rbcap > 0 also allocates the RowBinary buffer.  Returns 0, or -1
+ * (out of memory; nothing to free). */
+int bcn_etl_tb_init(struct bcn_etl_tbatch *b, size_t cap, uint32_t max_rows, size_t rbcap);
 
 /* Free both; a zeroed or freed batch is a no-op. */
 void bcn_etl_tb_free(struct bcn_etl_tbatch *b);
@@ -56,6 +64,19 @@ void bcn_etl_tb_free(struct bcn_etl_tbatch *b);
  * BCN_ETL_TB_TOO_BIG when it would not fit even in an empty batch. */
 int bcn_etl_tb_append(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
 		      int64_t offset);
+
+/*
+ * Append one record as bcn_etl_tb_append does and, if plan is usable, its
+ * RowBinary row (bcn_rb_encode_tok from the router's pairs).  A record that
+ * does not convert is kept as JSON only (row.rb = BCN_ETL_NO_RB), and so is
+ * one whose row alone would not fit in rbcap; FULL also when the RowBinary
+ * buffer has no room for it now.
+ */
+struct bcn_rb_plan;
+struct bcn_etl_tok;
+int bcn_etl_tb_append_rb(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
+			 int64_t offset, const struct bcn_rb_plan *plan,
+			 const struct bcn_etl_tok *tok, int ntok);
 
 /* Forget every row (the buffer is reused).  Can't fail. */
 void bcn_etl_tb_reset(struct bcn_etl_tbatch *b);

@@ -36,8 +36,10 @@ const struct bcn_conf_item bcn_etl_cfg_table[] = {
 	  "consumer group of stream S is PREFIX-S" },
 	{ "kafka.topic_dlq", BCN_CONF_STR, "ugc.dlq", O(topic_dlq), S(topic_dlq), 0, 0,
 	  "dead-letter topic: records that can never be inserted, with the reason in headers" },
-	{ "kafka.queue_kbytes", BCN_CONF_INT, "16384", O(queue_kbytes), 0, 256, 2097151,
-	  "per consumer: librdkafka queued.max.messages.kbytes (prefetched records, KiB)" },
+	{ "kafka.queue_kbytes", BCN_CONF_INT, "32768", O(queue_kbytes), 0, 256, 2097151,
+	  "per consumer: librdkafka queued.max.messages.kbytes (prefetched records, KiB); librdkafka "
+	  "2.0 stops fetching a partition for up to ~1 s once this is exceeded, so it must hold more "
+	  "than a batch (perf/RESULTS.md: 16 MiB starved the views stream)" },
 	{ "kafka.fetch_max_kbytes", BCN_CONF_INT, "8192", O(fetch_max_kbytes), 0, 64, 1048576,
 	  "per consumer: librdkafka fetch.max.bytes, KiB" },
 	{ "kafka.session_timeout_ms", BCN_CONF_INT, "10000", O(session_timeout_ms), 0, 1000, 3600000,
@@ -63,6 +65,12 @@ const struct bcn_conf_item bcn_etl_cfg_table[] = {
 	  "whole INSERT timeout, ms (an expired one has an unknown outcome: it is retried with the same bytes)" },
 	{ "clickhouse.settings", BCN_CONF_STR, "", O(settings), S(settings), 0, 0,
 	  "extra query settings appended to every INSERT URL, k=v&k=v" },
+	{ "clickhouse.format", BCN_CONF_STR, "rowbinary", O(format), S(format), 0, 0,
+	  "rowbinary: convert each record to RowBinary by the table's DESCRIBE (records that do not "
+	  "convert exactly go as JSONEachRow); jsoneachrow: send the records unchanged" },
+	{ "clickhouse.inflight", BCN_CONF_INT, "1", O(inflight), 0, 1, BCN_ETL_MAX_INFLIGHT,
+	  "INSERTs in flight per stream (inserter threads; one batch slot more than this is "
+	  "preallocated); offsets are still committed in order" },
 	{ "tables.view", BCN_CONF_STR, "views", O(t_view), S(t_view), 0, 0, "table of view records" },
 	{ "tables.player", BCN_CONF_STR, "player_events", O(t_player), S(t_player), 0, 0,
 	  "table of player records" },
@@ -183,6 +191,10 @@ int bcn_etl_cfg_check(const struct bcn_etl_cfg *c, char *err, size_t errlen)
 	}
 	if (!any) {
 		snprintf(err, errlen, "every stream is disabled: nothing to do");
+		return -1;
+	}
+	if (strcmp(c->format, "rowbinary") && strcmp(c->format, "jsoneachrow")) {
+		snprintf(err, errlen, "clickhouse.format: '%s' is not rowbinary or jsoneachrow", c->format);
 		return -1;
 	}
 	if (strchr(c->settings, ' ') || strchr(c->settings, '#')) {

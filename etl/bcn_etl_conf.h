@@ -19,6 +19,7 @@
 enum bcn_etl_sid { BCN_ETL_VIEWS = 0, BCN_ETL_EVENTS, BCN_ETL_ACTIONS, BCN_ETL__NSTREAMS };
 
 #define BCN_ETL_MAX_ENDPOINTS 8
+#define BCN_ETL_MAX_INFLIGHT 4
 
 /* One stream's own keys ([views], [events], [actions]). */
 struct bcn_etl_stream_cfg {
@@ -49,6 +50,8 @@ struct bcn_etl_cfg {
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;
 	char settings[512];         /* extra &k=v query settings */
+	char format[16];            /* "rowbinary" | "jsoneachrow" */
+	int64_t inflight;           /* inserts in flight per stream (inserter threads) */
 	/* [tables] */
 	char t_view[64], t_player[64], t_page[64], t_action[64], t_like[64], t_review[64],
 		t_bookmark[64];

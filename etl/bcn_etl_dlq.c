@@ -101,7 +101,7 @@ int bcn_etl_dlq_send(struct bcn_etl_stream *s, unsigned reason, const char *erro
 	snprintf(ps, sizeof(ps), "%d", (int)part);
 	snprintf(os, sizeof(os), "%lld", (long long)offset);
 	if (reason < BCN_ETL_R__COUNT)
-		BCN_INC(s->dlq_n[reason], 1);
+		BCN_ADD(s->dlq_n[reason], 1); /* stream and inserter threads */
 	for (unsigned attempt = 0;; attempt++) {
 		rd_kafka_resp_err_t e = rd_kafka_producev(
 			s->dlq, RD_KAFKA_V_TOPIC(s->etl->cfg.topic_dlq),

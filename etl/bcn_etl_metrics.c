@@ -102,6 +102,19 @@ static void lag(struct bcn_etl *etl, struct bcn_mbuf *mb)
 		      atomic_load(&s->assigned_n));
 }
 
+/* A field of table i's batch summed over the stream's slots: size 8 =
+ * size_t, 4 = uint32_t, 0 = a counter. */
+static uint64_t slot_sum(const struct bcn_etl_stream *s, int i, size_t off, int size)
+{
+	uint64_t v = 0;
+	for (int k = 0; k < s->nslots; k++) {
+		const char *p = (const char *)&s->slot[k].tb[i] + off;
+		v += size == 8 ? *(const size_t *)p : size == 4 ? *(const uint32_t *)p
+							  : BCN_GET(*(bcn_ctr *)p);
+	}
+	return v;
+}
+
 static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 {
 	static const struct {
@@ -112,8 +125,13 @@ static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 		  offsetof(struct bcn_etl_table, batches) },
 		{ "beacon_etl_rows_inserted_total", "Rows ClickHouse accepted, per table.",
 		  offsetof(struct bcn_etl_table, rows) },
-		{ "beacon_etl_bytes_inserted_total", "JSONEachRow bytes ClickHouse accepted, per table.",
+		{ "beacon_etl_bytes_inserted_total",
+		  "INSERT body bytes ClickHouse accepted (RowBinary or JSONEachRow), per table.",
 		  offsetof(struct bcn_etl_table, bytes) },
+		{ "beacon_etl_rows_json_total",
+		  "With clickhouse.format=rowbinary: rows inserted as JSONEachRow instead (records that do "
+		  "not convert exactly, or a table without a usable plan), per table.",
+		  offsetof(struct bcn_etl_table, json_rows) },
 		{ "beacon_etl_rows_rejected_total",
 		  "Rows ClickHouse refused as bad data (sent to the DLQ), per table.",
 		  offsetof(struct bcn_etl_table, rejected) },
@@ -126,6 +144,12 @@ static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 				      s->t[i].name,
 				      U(BCN_GET(*(bcn_ctr *)((char *)&s->t[i] + ctr[k].off))));
 	}
+	bcn_mb_family(mb, "beacon_etl_table_rowbinary", "gauge",
+		      "1 while the table is inserted as RowBinary (its DESCRIBE gave a usable plan), else 0.");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++)
+		bcn_mb_printf(mb, "beacon_etl_table_rowbinary{stream=\"%s\",table=\"%s\"} %d\n", s->name,
+			      s->t[i].name, atomic_load(&s->t[i].rowbinary));
 	bcn_mb_family(mb, "beacon_etl_insert_duration_seconds", "histogram",
 		      "Wall time of successful INSERTs (request sent to answer read), per table.");
 	FOR_STREAMS(etl, s)
@@ -140,28 +164,28 @@ static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 			      U(BCN_GET(t->lat_le[BCN_ETL_NLAT - 1])));
 	}
 	bcn_mb_family(mb, "beacon_etl_pool_capacity_bytes", "gauge",
-		      "Preallocated batch buffers per table, both slots (fixed at start-up).");
+		      "Preallocated batch buffers per table, all slots (fixed at start-up).");
 	FOR_STREAMS(etl, s)
 	for (int i = 0; i < s->ntab; i++)
 		bcn_mb_printf(mb, "beacon_etl_pool_capacity_bytes{stream=\"%s\",table=\"%s\"} %llu\n",
-			      s->name, s->t[i].name, U(s->slot[0].tb[i].cap + s->slot[1].tb[i].cap));
+			      s->name, s->t[i].name, U(slot_sum(s, i, offsetof(struct bcn_etl_tbatch, cap), 8)));
 	bcn_mb_family(mb, "beacon_etl_pool_in_use_bytes", "gauge",
 		      "Bytes of batches (filling and in flight) in each table's buffers.");
 	FOR_STREAMS(etl, s)
 	for (int i = 0; i < s->ntab; i++)
 		bcn_mb_printf(mb, "beacon_etl_pool_in_use_bytes{stream=\"%s\",table=\"%s\"} %llu\n",
-			      s->name, s->t[i].name, U(BCN_GET(s->slot[0].tb[i].in_use) + BCN_GET(s->slot[1].tb[i].in_use)));
+			      s->name, s->t[i].name, U(slot_sum(s, i, offsetof(struct bcn_etl_tbatch, in_use), 0)));
 	bcn_mb_family(mb, "beacon_etl_pool_capacity_rows", "gauge",
-		      "Preallocated row slots per table, both slots (fixed at start-up).");
+		      "Preallocated row slots per table, all slots (fixed at start-up).");
 	FOR_STREAMS(etl, s)
 	for (int i = 0; i < s->ntab; i++)
 		bcn_mb_printf(mb, "beacon_etl_pool_capacity_rows{stream=\"%s\",table=\"%s\"} %llu\n",
-			      s->name, s->t[i].name, U(s->slot[0].tb[i].max + s->slot[1].tb[i].max));
+			      s->name, s->t[i].name, U(slot_sum(s, i, offsetof(struct bcn_etl_tbatch, max), 4)));
 	bcn_mb_family(mb, "beacon_etl_pool_in_use_rows", "gauge", "Rows of batches (filling and in flight) per table.");
 	FOR_STREAMS(etl, s)
 	for (int i = 0; i < s->ntab; i++)
 		bcn_mb_printf(mb, "beacon_etl_pool_in_use_rows{stream=\"%s\",table=\"%s\"} %llu\n",
-			      s->name, s->t[i].name, U(BCN_GET(s->slot[0].tb[i].nrows) + BCN_GET(s->slot[1].tb[i].nrows)));
+			      s->name, s->t[i].name, U(slot_sum(s, i, offsetof(struct bcn_etl_tbatch, nrows), 0)));
 }
 
 static void streams(struct bcn_etl *etl, struct bcn_mbuf *mb)
@@ -223,7 +247,7 @@ static void streams(struct bcn_etl *etl, struct bcn_mbuf *mb)
 	bcn_mb_family(mb, "beacon_etl_paused", "gauge",
 		      "1 while the stream's partitions are paused because a flush is retrying.");
 	FOR_STREAMS(etl, s)
-	bcn_mb_printf(mb, "beacon_etl_paused{stream=\"%s\"} %d\n", s->name, atomic_load(&s->failing));
+	bcn_mb_printf(mb, "beacon_etl_paused{stream=\"%s\"} %d\n", s->name, atomic_load(&s->failing) > 0);
 	bcn_mb_family(mb, "beacon_etl_clickhouse_endpoint", "gauge",
 		      "Index (in clickhouse.endpoints) of the endpoint each stream uses now.");
 	FOR_STREAMS(etl, s)

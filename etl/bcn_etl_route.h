@@ -47,6 +47,25 @@ const char *bcn_etl_reason_name(unsigned r);
  */
 int bcn_etl_route(const char *p, size_t n, unsigned *type);
 
+/*
+ * One key/value pair of the record, as the router saw it: offsets into the
+ * record, without the quotes of strings; esc = the string had a backslash.
+ */
+enum { BCN_ETL_V_STRING = 1, BCN_ETL_V_NUMBER, BCN_ETL_V_LITERAL /* true false null */ };
+struct bcn_etl_tok {
+	uint32_t ko, kl;  /* key   */
+	uint32_t vo, vl;  /* value */
+	uint8_t kesc, vkind, vesc, pad;
+};
+
+/*
+ * bcn_etl_route, also giving the record's pairs in tok[0..*ntok) (in their
+ * order) for the RowBinary encoder, which so needs no second tokenizer.
+ * *ntok = -1 if the record has more than maxtok pairs (or was not routed).
+ */
+int bcn_etl_route_tok(const char *p, size_t n, unsigned *type, struct bcn_etl_tok *tok, int maxtok,
+		      int *ntok);
+
 /* Stream (BCN_ETL_VIEWS...) whose topic carries records of type t
  * (view/player: views, page/action: events, like/review/bookmark:
  * actions); -1 for BCN_T_NONE or out of range. */

@@ -1,24 +1,27 @@
 /*
  * bcn_etl_stream.c - one stream of beacon-etl: a consumer thread that
- * batches records per target table, and an inserter thread that inserts a
- * full batch into ClickHouse and commits its Kafka offsets only after every
- * table of the batch is in.
+ * batches records per target table (and, with clickhouse.format =
+ * rowbinary, converts them to RowBinary on the way), and inserter threads
+ * (clickhouse.inflight) that insert full batches into ClickHouse and commit
+ * their Kafka offsets only after every table of the batch is in.
  *
- * Why one pair of threads per stream: a flood of views must never delay
- * likes, and a stream whose table refuses inserts must not stop the others;
- * each stream has its own consumer group, batches, ClickHouse connection and
- * DLQ producer, and shares nothing with the others but the stop flag.
- * Within a stream, two batch slots let consuming (stream thread) and
- * inserting (inserter thread) overlap: while batch k is inserted and
- * committed, batch k+1 fills; batch k+1 is handed over only after batch k is
- * committed, so commits stay in offset order.
+ * Why threads per stream: a flood of views must never delay likes, and a
+ * stream whose table refuses inserts must not stop the others; each stream
+ * has its own consumer group, batches, ClickHouse connections and DLQ
+ * producer, and shares nothing with the others but the stop flag.  Within a
+ * stream, inflight + 1 batch slots let consuming (stream thread) and
+ * inserting (inserter threads) overlap: while batches k.. are inserted,
+ * the next one fills.  Commits stay in offset order: batches are numbered
+ * as they are handed over (seq), and an inserter commits batch k only when
+ * every batch before it is committed; if one gives up, no later one is
+ * committed (s->broken) and the stream thread drops them all.
  *
  * The batch: records are taken in the order the consumer delivers them, so
  * for each partition a batch is a contiguous offset range [first, next).
  * Its flush inserts every table's rows (retrying the same bytes until
  * ClickHouse answers, bisecting if it says the data is bad), waits until
  * every DLQ record is acknowledged, then commits next for every partition
- * (synchronously).  While the inserter retries and the next batch is full,
+ * (synchronously).  While an inserter retries and the next batch is full,
  * the stream thread pauses every assigned partition and keeps serving the
  * consumer (rebalances, heartbeats, max.poll.interval.ms): Kafka, not the
  * ETL's memory, is the buffer.  A batch that is dropped (revocation during a
@@ -49,13 +52,13 @@ int64_t bcn_etl_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t rnd(struct bcn_etl_stream *s)
+static uint64_t rnd(uint64_t *st)
 {
-	/* xorshift64*: jitter only (inserter thread) */
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return s->rng * 0x2545F4914F6CDD1Dull;
+	/* xorshift64*: jitter only (one state per inserter thread) */
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545F4914F6CDD1Dull;
 }
 
 /* The earliest of: deadline_ms, the job's deadline, the shutdown's once
@@ -192,12 +195,35 @@ int bcn_etl_wait(struct bcn_etl_stream *s, int64_t ms, int64_t deadline_ms, int 
 	}
 }
 
-/* ---- the flush (inserter thread) ------------------------------------------ */
+/* ---- the flush (inserter threads) ----------------------------------------- */
+
+/* This inserter starts or stops retrying (s->failing counts them). */
+static void set_failing(struct bcn_etl_ins *in, int v)
+{
+	if (in->failing == v)
+		return;
+	in->failing = v;
+	if (v)
+		atomic_fetch_add(&in->s->failing, 1);
+	else
+		atomic_fetch_sub(&in->s->failing, 1);
+}
+
+/* What one bisection inserts: rows of one table, either straight from the
+ * batch buffer as JSONEachRow (positions [x, y) = rows base + x ...), or a
+ * chunk of the inserter's buffer (positions map to rows by prow, to bytes
+ * by poff), as RowBinary or JSONEachRow. */
+enum { BODY_TB = 0, BODY_CHUNK };
 
 struct flush_ctx {
-	struct bcn_etl_stream *s;
+	struct bcn_etl_ins *in;
 	struct bcn_etl_slot *sl;
 	int table;
+	int body;                   /* BODY_*                                  */
+	int rowbinary;              /* the chunk is RowBinary (by plan)       */
+	uint32_t base;              /* BODY_TB: first row                     */
+	int schema_checked;         /* RowBinary: DESCRIBE re-read after an error */
+	int schema_changed;         /* ... and it differed: the chunk goes as JSON */
 	struct bcn_ch_result last;
 };
 
@@ -205,19 +231,107 @@ static void observe(struct bcn_etl_table *t, double secs)
 {
 	for (int i = 0; i < BCN_ETL_NLAT; i++)
 		if (i == BCN_ETL_NLAT - 1 || secs <= bcn_etl_lat_bounds[i])
-			BCN_INC(t->lat_le[i], 1);
-	BCN_INC(t->lat_sum_us, (uint64_t)(secs * 1e6));
+			BCN_ADD(t->lat_le[i], 1);
+	BCN_ADD(t->lat_sum_us, (uint64_t)(secs * 1e6));
 }
 
-/* bcn_etl_bisect's insert: rows [x, y) of the flush's table, retried with
- * backoff until ClickHouse gives a verdict on the data.  Inserter thread. */
+static uint32_t ctx_row(const struct flush_ctx *f, uint32_t pos)
+{
+	return f->body == BODY_TB ? f->base + pos : f->in->prow[pos];
+}
+
+/* ---- RowBinary plans (inserter threads; set-up) ---- */
+
+/* Re-read table ti's columns (DESCRIBE) on ch and, until known, the
+ * server's UUID byte order; publish a changed plan (s->pgen[ti] + 1).
+ * tmp: 4 KiB for the answer.  Sets *changed if a plan in use changed.
+ * Returns 0, or -1 if ClickHouse did not answer (nothing changes). */
+static int describe(struct bcn_etl_stream *s, struct bcn_ch *ch, char *tmp, int ti, int *changed)
+{
+	const struct bcn_etl_cfg *c = &s->etl->cfg;
+	struct bcn_ch_result r;
+	size_t n = 0;
+	char q[256];
+	*changed = 0;
+	pthread_mutex_lock(&s->mu);
+	int uuid_ok = s->uuid_ok;
+	pthread_mutex_unlock(&s->mu);
+	if (uuid_ok < 0) {
+		if (bcn_ch_query(ch, "SELECT toUUID('" BCN_RB_UUID_PROBE_TEXT "') FORMAT RowBinary", tmp,
+				 4096, &n, c->timeout_ms, &r) != BCN_CH_OK)
+			return -1;
+		uuid_ok = n == 16 && !memcmp(tmp, bcn_rb_uuid_probe, 16);
+		if (!uuid_ok)
+			fprintf(stderr, "beacon-etl: %s: the server's RowBinary UUID layout is not the one "
+					"this ETL writes: inserting as JSONEachRow\n",
+				s->name);
+	}
+	n = 0;
+	if (uuid_ok) {
+		snprintf(q, sizeof(q), "DESCRIBE TABLE %s.%s FORMAT TabSeparated", c->database,
+			 s->t[ti].name);
+		if (bcn_ch_query(ch, q, tmp, 4096, &n, c->timeout_ms, &r) != BCN_CH_OK)
+			return -1;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->uuid_ok = uuid_ok;
+	if (n != s->desc_len[ti] || memcmp(tmp, s->desc[ti], n) || !s->pgen[ti]) {
+		int had = s->pgen[ti] && s->plan[ti].ncols;
+		memcpy(s->desc[ti], tmp, n);
+		s->desc_len[ti] = n;
+		struct bcn_rb_plan *pl = &s->plan[ti];
+		if (uuid_ok)
+			bcn_rb_plan_parse(pl, s->desc[ti], n);
+		else
+			memset(pl, 0, sizeof(*pl)), snprintf(pl->why, sizeof(pl->why), "UUID layout");
+		s->pgen[ti]++;
+		*changed = had;
+		atomic_store(&s->t[ti].rowbinary, pl->ncols > 0);
+		if (pl->ncols)
+			fprintf(stderr, "beacon-etl: %s: %s: RowBinary, %d columns%s\n", s->name,
+				s->t[ti].name, pl->ncols, had ? " (the table changed)" : "");
+		else
+			fprintf(stderr, "beacon-etl: %s: %s: JSONEachRow (%s)\n", s->name, s->t[ti].name,
+				pl->why);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* Stream thread, when it starts a new batch: take the newest plans. */
+static void adopt_plans(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+{
+	if (!s->rowbinary)
+		return;
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->ntab; i++)
+		if (s->cgen[i] != s->pgen[i]) {
+			s->cplan[i] = s->plan[i];
+			s->cgen[i] = s->pgen[i];
+		}
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->ntab; i++)
+		sl->plan_gen[i] = s->cgen[i];
+}
+
+/* bcn_etl_bisect's insert: positions [x, y) of the flush's rows, retried
+ * with backoff until ClickHouse gives a verdict on the data.  Inserter
+ * thread. */
 static int insert_range(void *arg, uint32_t x, uint32_t y, int *hint)
 {
 	struct flush_ctx *f = arg;
-	struct bcn_etl_stream *s = f->s;
+	struct bcn_etl_ins *in = f->in;
+	struct bcn_etl_stream *s = in->s;
 	struct bcn_etl_table *t = &s->t[f->table];
 	size_t len;
-	const char *body = bcn_etl_tb_body(&f->sl->tb[f->table], x, y, &len);
+	const char *body;
+	if (f->body == BODY_TB) {
+		body = bcn_etl_tb_body(&f->sl->tb[f->table], f->base + x, f->base + y, &len);
+	} else {
+		/* RowBinary: the batch's own buffer; JSON: this inserter's chunk */
+		body = (const char *)(f->rowbinary ? f->sl->tb[f->table].rb : in->rb) + in->poff[x];
+		len = in->poff[y] - in->poff[x];
+	}
 	for (unsigned attempt = 0;; attempt++) {
 		if (must_give_up(s, 0))
 			return -1;
@@ -229,53 +343,165 @@ static int insert_range(void *arg, uint32_t x, uint32_t y, int *hint)
 			if (to > s->etl->cfg.timeout_ms)
 				to = 0;
 		}
-		enum bcn_ch_kind k = bcn_ch_insert(s->ch, f->table, body, len, to, &f->last);
+		enum bcn_ch_kind k =
+			f->rowbinary
+				? bcn_ch_insert_rowbinary(in->ch, f->table, in->collist, body, len, to,
+							  &f->last)
+				: bcn_ch_insert(in->ch, f->table, body, len, to, &f->last);
 		if (likely(k == BCN_CH_OK)) {
-			BCN_INC(t->batches, 1);
-			BCN_INC(t->rows, y - x);
-			BCN_INC(t->bytes, len);
+			BCN_ADD(t->batches, 1);
+			BCN_ADD(t->rows, y - x);
+			BCN_ADD(t->bytes, len);
+			if (s->rowbinary && !f->rowbinary)
+				BCN_ADD(t->json_rows, y - x);
 			observe(t, f->last.seconds);
 			if (attempt)
 				fprintf(stderr, "beacon-etl: %s: insert into %s succeeded after %u "
 						"retries (endpoint %d)\n",
 					s->name, t->name, attempt, f->last.endpoint);
-			atomic_store(&s->failing, 0);
+			set_failing(in, 0);
 			return 0;
 		}
-		BCN_INC(s->errors[k == BCN_CH_DATA        ? BCN_ETL_E_CH_DATA
+		BCN_ADD(s->errors[k == BCN_CH_DATA        ? BCN_ETL_E_CH_DATA
 				  : k == BCN_CH_CONFIG    ? BCN_ETL_E_CH_CONFIG
 				  : k == BCN_CH_TRANSPORT ? BCN_ETL_E_CH_TRANSPORT
 							  : BCN_ETL_E_CH_TRANSIENT],
 			1);
+		if (f->rowbinary && (k == BCN_CH_DATA || k == BCN_CH_CONFIG) && !f->schema_checked) {
+			/* the table may have changed under us: if so, these rows go
+			 * as JSONEachRow (ClickHouse reads them by name), not by
+			 * bisection of bytes encoded for the old columns */
+			int changed = 0;
+			f->schema_checked = 1;
+			if (!describe(s, in->ch, in->tmp, f->table, &changed) && changed) {
+				fprintf(stderr, "beacon-etl: %s: %s changed (%s); resending %u rows as "
+						"JSONEachRow\n",
+					s->name, t->name, f->last.msg, y - x);
+				f->schema_changed = 1;
+				return -1;
+			}
+		}
 		if (k == BCN_CH_DATA) {
 			*hint = f->last.row;
 			return 1;
 		}
-		atomic_store(&s->failing, 1);
+		set_failing(in, 1);
 		if (attempt == 0 || (attempt & 15) == 0)
 			fprintf(stderr, "beacon-etl: %s: insert of %u rows into %s failed (%s, endpoint "
 					"%d, HTTP %ld, code %d): %s; retrying (attempt %u)\n",
 				s->name, y - x, t->name, bcn_ch_kind_name(k), f->last.endpoint,
 				f->last.status, f->last.code, f->last.msg, attempt + 1);
-		BCN_INC(s->retries, 1);
+		BCN_ADD(s->retries, 1);
 		int64_t b = bcn_etl_backoff_ms(attempt, s->etl->cfg.backoff_min_ms,
-					       s->etl->cfg.backoff_max_ms, rnd(s));
+					       s->etl->cfg.backoff_max_ms, rnd(&in->rng));
 		if (bcn_etl_wait(s, b, 0, 0))
 			return -1;
 	}
 }
 
-/* bcn_etl_bisect's reject: one row ClickHouse refuses -> DLQ.  Inserter
- * thread. */
-static int reject_row(void *arg, uint32_t row)
+/* bcn_etl_bisect's reject: one row ClickHouse refuses -> DLQ, the record as
+ * it came from Kafka.  Inserter thread. */
+static int reject_row(void *arg, uint32_t pos)
 {
 	struct flush_ctx *f = arg;
-	struct bcn_etl_stream *s = f->s;
+	struct bcn_etl_stream *s = f->in->s;
 	const struct bcn_etl_tbatch *tb = &f->sl->tb[f->table];
-	const struct bcn_etl_row *r = &tb->rows[row];
-	BCN_INC(s->t[f->table].rejected, 1);
+	const struct bcn_etl_row *r = &tb->rows[ctx_row(f, pos)];
+	BCN_ADD(s->t[f->table].rejected, 1);
 	return bcn_etl_dlq_send(s, BCN_ETL_R_REJECTED, f->last.msg, tb->buf + r->off, r->len, NULL, 0,
 				r->part, r->offset, 0, 0);
+}
+
+/* Insert positions [0, n) of f (bisecting refused ones).  Returns 0 or -1. */
+static int insert_all(struct flush_ctx *f, uint32_t n)
+{
+	f->schema_checked = f->schema_changed = 0;
+	return n ? bcn_etl_bisect(0, n, 1, 0, insert_range, reject_row, f) : 0;
+}
+
+/* The rows in->fb[0..nfb) as JSONEachRow: copied into the inserter's chunk
+ * buffer as many as fit, one INSERT per chunk; a row larger than that
+ * buffer is sent alone from the batch buffer.  Returns 0 or -1. */
+static int flush_fallback(struct flush_ctx *f)
+{
+	struct bcn_etl_ins *in = f->in;
+	const struct bcn_etl_tbatch *tb = &f->sl->tb[f->table];
+	f->rowbinary = 0;
+	for (uint32_t k = 0; k < in->nfb;) {
+		uint32_t np = 0;
+		size_t w = 0;
+		for (; k < in->nfb; k++) {
+			const struct bcn_etl_row *r = &tb->rows[in->fb[k]];
+			if (w + r->len + 1 > in->rbcap)
+				break;
+			memcpy(in->rb + w, tb->buf + r->off, r->len);
+			in->rb[w + r->len] = '\n';
+			in->prow[np] = in->fb[k];
+			in->poff[np++] = (uint32_t)w;
+			w += r->len + 1;
+		}
+		in->poff[np] = (uint32_t)w;
+		if (np) {
+			f->body = BODY_CHUNK;
+			if (insert_all(f, np))
+				return -1;
+		} else {
+			f->body = BODY_TB; /* one row larger than the chunk buffer */
+			f->base = in->fb[k++];
+			if (insert_all(f, 1))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Insert table ti of the slot.  rowbinary: the table's plan is re-read
+ * first (so a changed table is seen before its next batch); if the batch
+ * was encoded by the plan in force, its RowBinary rows go as one INSERT and
+ * the rows that did not convert afterwards as JSONEachRow; otherwise (an
+ * older plan, no usable plan, or jsoneachrow) the batch buffer goes as it
+ * is.  Returns 0 or -1 (give up). */
+static int flush_table(struct bcn_etl_ins *in, struct bcn_etl_slot *sl, int ti)
+{
+	struct bcn_etl_stream *s = in->s;
+	const struct bcn_etl_tbatch *tb = &sl->tb[ti];
+	struct flush_ctx f = { .in = in, .sl = sl, .table = ti };
+	int ok = 0, changed;
+	if (s->rowbinary) {
+		(void)describe(s, in->ch, in->tmp, ti, &changed);
+		pthread_mutex_lock(&s->mu);
+		ok = tb->nrb && sl->plan_gen[ti] == s->pgen[ti] && s->plan[ti].ncols > 0;
+		if (ok)
+			memcpy(in->collist, s->plan[ti].collist, sizeof(in->collist));
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (!ok) {
+		f.body = BODY_TB;
+		f.base = 0;
+		return insert_all(&f, tb->n);
+	}
+	uint32_t np = 0;
+	in->nfb = 0;
+	for (uint32_t i = 0; i < tb->n; i++) {
+		uint32_t o = tb->rows[i].rb;
+		if (o == BCN_ETL_NO_RB) {
+			in->fb[in->nfb++] = i;
+		} else {
+			in->prow[np] = i;
+			in->poff[np++] = o;
+		}
+	}
+	in->poff[np] = (uint32_t)tb->rblen;
+	f.body = BODY_CHUNK;
+	f.rowbinary = 1;
+	if (insert_all(&f, np)) {
+		if (!f.schema_changed)
+			return -1;
+		/* nothing of it went in (its first insert failed): as JSON */
+		for (uint32_t p = 0; p < np; p++)
+			in->fb[in->nfb++] = in->prow[p];
+	}
+	return flush_fallback(&f);
 }
 
 static rd_kafka_topic_partition_list_t *commit_list(struct bcn_etl_stream *s,
@@ -289,9 +515,10 @@ static rd_kafka_topic_partition_list_t *commit_list(struct bcn_etl_stream *s,
 }
 
 /* Commit next for every partition of the slot.  Returns 0, or -1 to give up
- * (revoked, deadline).  Inserter thread. */
-static int commit(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+ * (revoked, deadline).  Inserter thread, in its turn (commit order). */
+static int commit(struct bcn_etl_ins *in, struct bcn_etl_slot *sl)
 {
+	struct bcn_etl_stream *s = in->s;
 	rd_kafka_topic_partition_list_t *l = commit_list(s, sl);
 	int rc = 0;
 	for (unsigned attempt = 0; l->cnt; attempt++) {
@@ -302,15 +529,15 @@ static int commit(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
 				atomic_store(&s->parts[p].committed, l->elems[i].offset);
 				atomic_store(&s->parts[p].commit_ts, sl->r[p].last_ts);
 			}
-			BCN_INC(s->commits, 1);
+			BCN_ADD(s->commits, 1);
 			break;
 		}
-		BCN_INC(s->errors[BCN_ETL_E_KAFKA_COMMIT], 1);
+		BCN_ADD(s->errors[BCN_ETL_E_KAFKA_COMMIT], 1);
 		if (attempt == 0 || (attempt & 15) == 0)
 			fprintf(stderr, "beacon-etl: %s: offset commit failed: %s; retrying\n", s->name,
 				rd_kafka_err2str(e));
 		if (bcn_etl_wait(s, bcn_etl_backoff_ms(attempt, s->etl->cfg.backoff_min_ms,
-						       s->etl->cfg.backoff_max_ms, rnd(s)),
+						       s->etl->cfg.backoff_max_ms, rnd(&in->rng)),
 				 0, 0)) {
 			rc = -1;
 			break;
@@ -320,51 +547,73 @@ static int commit(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
 	return rc;
 }
 
-/* Insert every table's rows, make sure the DLQ has its records, commit.
- * Returns 0 (committed) or -1 (gave up; the stream thread drops the slot).
- * Inserter thread. */
-static int flush_slot(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
+/* Insert every table's rows.  Returns 0 (all in) or -1 (gave up).
+ * Inserter thread; several slots may be here at once. */
+static int insert_slot(struct bcn_etl_ins *in, struct bcn_etl_slot *sl)
 {
-	struct flush_ctx f = { .s = s, .sl = sl };
+	struct bcn_etl_stream *s = in->s;
 	int rc = 0;
-	BCN_INC(s->flushes, 1);
+	BCN_ADD(s->flushes, 1);
 	for (int i = 0; i < s->ntab && !rc; i++) {
 		if (sl->done[i] || !sl->tb[i].n)
 			continue;
-		f.table = i;
-		rc = bcn_etl_bisect(0, sl->tb[i].n, 1, 0, insert_range, reject_row, &f);
+		rc = flush_table(in, sl, i);
 		if (!rc)
 			sl->done[i] = 1;
 	}
-	if (!rc)
-		rc = bcn_etl_dlq_drain(s, 0, 0);
-	if (!rc)
-		rc = commit(s, sl);
-	if (!rc)
-		atomic_store(&s->last_ok_ms, bcn_etl_wall_ms());
 	return rc;
 }
 
-/* The inserter thread: flush whatever slot it is handed, until quit. */
+/*
+ * An inserter thread: take the oldest queued slot, insert it, then wait for
+ * its turn (every slot handed over before it is committed or given up),
+ * make sure the DLQ has its records, and commit.  If an earlier slot gave
+ * up (broken), this one is not committed either: the stream thread drops
+ * them all and the records are read again.
+ */
 static void *inserter_main(void *arg)
 {
-	struct bcn_etl_stream *s = arg;
+	struct bcn_etl_ins *in = arg;
+	struct bcn_etl_stream *s = in->s;
 	char tn[16];
-	snprintf(tn, sizeof(tn), "etl-%s-ins", s->name);
+	snprintf(tn, sizeof(tn), "etl-%.6s-i%d", s->name, in->idx);
 	pthread_setname_np(pthread_self(), tn);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->job < 0 && !s->quit)
+		struct bcn_etl_slot *sl = NULL;
+		for (int k = 0; k < s->nslots; k++)
+			if (s->slot[k].st == BCN_ETL_SLOT_QUEUED && (!sl || s->slot[k].seq < sl->seq))
+				sl = &s->slot[k];
+		if (!sl) {
+			if (s->quit)
+				break;
 			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->job < 0)
-			break;
-		struct bcn_etl_slot *sl = &s->slot[s->job];
+			continue;
+		}
+		sl->st = BCN_ETL_SLOT_BUSY;
+		int broken = s->broken;
 		pthread_mutex_unlock(&s->mu);
-		int rc = flush_slot(s, sl);
-		atomic_store(&s->failing, 0);
+		int rc = broken ? -1 : insert_slot(in, sl);
 		pthread_mutex_lock(&s->mu);
-		s->job_rc = rc;
-		s->job = -1;
+		while (s->commit_seq != sl->seq && !s->broken)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->broken)
+			rc = -1;
+		pthread_mutex_unlock(&s->mu);
+		if (!rc)
+			rc = bcn_etl_dlq_drain(s, 0, 0);
+		if (!rc)
+			rc = commit(in, sl);
+		if (!rc)
+			atomic_store(&s->last_ok_ms, bcn_etl_wall_ms());
+		set_failing(in, 0);
+		pthread_mutex_lock(&s->mu);
+		if (rc)
+			s->broken = 1;
+		if (s->commit_seq == sl->seq)
+			s->commit_seq++;
+		sl->rc = rc;
+		sl->st = BCN_ETL_SLOT_DONE;
 		pthread_cond_broadcast(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -383,6 +632,7 @@ static void reset_slot(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
 		sl->r[p].first = sl->r[p].next = -1;
 	sl->msgs = 0;
 	sl->start_ms = 0;
+	sl->rc = 0;
 }
 
 /* Drop a slot: nothing of it is committed; its partitions, if still ours,
@@ -403,23 +653,39 @@ static void drop_slot(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
 	reset_slot(s, sl);
 }
 
-/*
- * Wait until the inserter is idle.  may_poll: while the inserter is retrying
- * a failure, keep serving the consumer with every partition paused (the
- * rebalance callback may run and abort the job); otherwise just wait (a
- * healthy insert, or inside the rebalance callback), giving up at
- * deadline_ms by setting it as the job's deadline.  If the job gave
- * up, its slot and the filling one are dropped.  Returns 0, or -1 if
- * something was dropped.
- */
-static int await_inserter(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
+/* Jobs (slots handed over) not finished yet; under s->mu. */
+static int running_jobs(const struct bcn_etl_stream *s)
 {
-	int rc = 0, job;
+	int n = 0;
+	for (int k = 0; k < s->nslots; k++)
+		n += s->slot[k].st == BCN_ETL_SLOT_QUEUED || s->slot[k].st == BCN_ETL_SLOT_BUSY;
+	return n;
+}
+
+/*
+ * Wait for the inserters: until every job is over (all), else until one
+ * more can be handed over (fewer than nins running).  A job that gave up,
+ * or a revocation (abort), makes it wait for all of them; then every batch
+ * -- those handed over and the filling one -- is dropped, since none may
+ * be committed after the one that was not.  may_poll: while an inserter is
+ * retrying a failure, keep serving the consumer with every partition paused
+ * (the rebalance callback may run and abort the jobs); otherwise just wait
+ * (healthy inserts, or inside the rebalance callback), giving up at
+ * deadline_ms by setting it as the jobs' deadline.  Returns 0, or -1 if
+ * something was dropped.  Stream thread.
+ */
+static int await_inserters(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms, int all)
+{
+	int fail = 0;
 	if (deadline_ms)
 		atomic_store(&s->job_deadline_ms, deadline_ms);
 	s->in_wait = 1;
 	pthread_mutex_lock(&s->mu);
-	while ((job = s->job) >= 0) {
+	for (;;) {
+		int running = running_jobs(s);
+		fail = s->broken;
+		if (!running || (!all && !fail && !atomic_load(&s->abort) && running < s->nins))
+			break;
 		/* a healthy insert takes < clickhouse.timeout_ms, well under
 		 * max.poll.interval.ms: just wait (pausing would purge the
 		 * prefetched records); a failing one may take forever: pause
@@ -437,30 +703,53 @@ static int await_inserter(struct bcn_etl_stream *s, int may_poll, int64_t deadli
 			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 		}
 	}
-	rc = s->job_rc;
-	s->job_rc = 0;
+	int idle = !running_jobs(s);
+	if (!fail) {
+		for (int k = 0; k < s->nslots; k++)
+			if (s->slot[k].st == BCN_ETL_SLOT_DONE) {
+				reset_slot(s, &s->slot[k]);
+				s->slot[k].st = BCN_ETL_SLOT_FREE;
+			}
+	}
 	pthread_mutex_unlock(&s->mu);
 	s->in_wait = 0;
-	atomic_store(&s->abort, 0); /* the job is over, whatever it did */
-	if (deadline_ms)
-		atomic_store(&s->job_deadline_ms, 0);
-	if (rc) {
-		/* the batch before the filling one is lost: neither may be
-		 * committed now; both are read again */
-		drop_slot(s, &s->slot[1 - s->fill]);
-		drop_slot(s, &s->slot[s->fill]);
+	if (idle) {
+		atomic_store(&s->abort, 0); /* the jobs are over, whatever they did */
+		if (deadline_ms)
+			atomic_store(&s->job_deadline_ms, 0);
+	}
+	if (fail) {
+		/* every job is over (fail implies waiting for all): the batches
+		 * after the one that gave up are lost too, and the filling one;
+		 * all are read again */
+		for (int k = 0; k < s->nslots; k++) {
+			struct bcn_etl_slot *sl = &s->slot[k];
+			if (sl->st == BCN_ETL_SLOT_DONE && !sl->rc) {
+				reset_slot(s, sl); /* committed before the failure */
+			} else if (sl->st == BCN_ETL_SLOT_DONE || k == s->fill) {
+				drop_slot(s, sl);
+			}
+			if (k != s->fill)
+				sl->st = BCN_ETL_SLOT_FREE;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->broken = 0;
+		s->commit_seq = s->next_seq;
+		pthread_mutex_unlock(&s->mu);
+		atomic_store(&s->abort, 0);
+		if (deadline_ms)
+			atomic_store(&s->job_deadline_ms, 0);
 		return -1;
 	}
-	reset_slot(s, &s->slot[1 - s->fill]);
 	return 0;
 }
 
-/* Hand the filling slot to the inserter (after the previous one is
- * committed) and start filling the other.  Returns 0, or -1 if a batch was
- * dropped (the caller re-reads what it polled).  Stream thread. */
+/* Hand the filling slot to the inserters (once fewer than nins are busy)
+ * and start filling a free one.  Returns 0, or -1 if a batch was dropped
+ * (the caller re-reads what it polled).  Stream thread. */
 static int handoff(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
 {
-	int rc = await_inserter(s, may_poll, deadline_ms);
+	int rc = await_inserters(s, may_poll, deadline_ms, 0);
 	if (s->paused || rc)
 		resume_all(s);
 	if (rc)
@@ -478,20 +767,32 @@ static int handoff(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
 	if (deadline_ms)
 		atomic_store(&s->job_deadline_ms, deadline_ms);
 	pthread_mutex_lock(&s->mu);
-	s->job = s->fill;
+	sl->seq = s->next_seq++;
+	sl->st = BCN_ETL_SLOT_QUEUED;
 	pthread_cond_broadcast(&s->cv);
+	int next = -1;
+	for (int k = 0; k < s->nslots && next < 0; k++)
+		if (s->slot[k].st == BCN_ETL_SLOT_FREE && k != s->fill)
+			next = k;
 	pthread_mutex_unlock(&s->mu);
-	s->fill = 1 - s->fill;
+	if (next < 0) {
+		/* cannot happen: nslots = nins + 1 and fewer than nins run */
+		fprintf(stderr, "beacon-etl: %s: no free batch slot (bug; exiting)\n", s->name);
+		atomic_store(&s->etl->fatal, 1);
+		return -1;
+	}
+	s->fill = next;
+	adopt_plans(s, &s->slot[next]);
 	return 0;
 }
 
-/* Hand over and wait for the result (revocation, shutdown).  Returns 0 if
+/* Hand over and wait for every job (revocation, shutdown).  Returns 0 if
  * everything taken so far is committed. */
 static int flush_all(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms)
 {
 	if (handoff(s, may_poll, deadline_ms))
 		return -1;
-	int rc = await_inserter(s, may_poll, deadline_ms);
+	int rc = await_inserters(s, may_poll, deadline_ms, 1);
 	if (s->paused || rc)
 		resume_all(s);
 	return rc;
@@ -582,20 +883,26 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 	unsigned type;
 	const char *v = m->payload;
 	size_t len = m->len;
+	struct bcn_etl_tok tok[BCN_RB_MAX_TOKENS / 2];
+	int ntok = -1;
 	BCN_INC(s->consumed, 1);
 	BCN_INC(s->consumed_bytes, len);
-	int r = v ? bcn_etl_route(v, len, &type) : BCN_ETL_R_BAD_JSON;
+	int r = !v ? BCN_ETL_R_BAD_JSON
+		   : s->rowbinary ? bcn_etl_route_tok(v, len, &type, tok, BCN_RB_MAX_TOKENS / 2, &ntok)
+				  : bcn_etl_route(v, len, &type);
 	if (likely(r == BCN_ETL_R_OK) && bcn_etl_stream_of(type) != (int)s->sid)
 		r = BCN_ETL_R_WRONG_TOPIC;
 	if (likely(r == BCN_ETL_R_OK)) {
 		int ti = s->tab_of[type];
 		struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[ti];
-		int a = bcn_etl_tb_append(tb, v, len, m->partition, m->offset);
+		int a = bcn_etl_tb_append_rb(tb, v, len, m->partition, m->offset, &s->cplan[ti], tok,
+					     ntok);
 		if (a == BCN_ETL_TB_FULL) {
 			if (handoff(s, 1, 0))
 				return -1;
 			tb = &s->slot[s->fill].tb[ti];
-			a = bcn_etl_tb_append(tb, v, len, m->partition, m->offset);
+			a = bcn_etl_tb_append_rb(tb, v, len, m->partition, m->offset, &s->cplan[ti], tok,
+						 ntok);
 		}
 		if (likely(a == BCN_ETL_TB_OK)) {
 			note(s, m);
@@ -611,9 +918,8 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 	s->in_wait = 0;
 	if (unlikely(rc)) {
 		/* only on revocation, shutdown or a fatal error */
-		(void)await_inserter(s, 0, bcn_etl_mono_ms() + 1);
-		drop_slot(s, &s->slot[1 - s->fill]);
-		drop_slot(s, &s->slot[s->fill]);
+		if (!await_inserters(s, 0, bcn_etl_mono_ms() + 1, 1))
+			drop_slot(s, &s->slot[s->fill]);
 		return -1;
 	}
 	note(s, m);
@@ -684,8 +990,21 @@ void *bcn_etl_stream_main(void *arg)
 		if (dropped)
 			resume_all(s);
 		sl = &s->slot[s->fill];
-		if (sl->msgs && bcn_etl_mono_ms() - sl->start_ms >= s->cfg->batch_ms)
-			handoff(s, 1, 0);
+		if (sl->msgs) {
+			/* batch_ms after its first record; or, once nothing more
+			 * came (an empty poll) and no insert is running, a quarter
+			 * of that: the tail of a burst need not wait the whole
+			 * batch_ms, and a trickle still makes <= 4 INSERTs/s */
+			int64_t age = bcn_etl_mono_ms() - sl->start_ms;
+			int idle = 0;
+			if (n == 0 && age >= s->cfg->batch_ms / 4) {
+				pthread_mutex_lock(&s->mu);
+				idle = !running_jobs(s);
+				pthread_mutex_unlock(&s->mu);
+			}
+			if (idle || age >= s->cfg->batch_ms)
+				handoff(s, 1, 0);
+		}
 		if (!sl->msgs && !atomic_load(&s->failing))
 			atomic_store(&s->last_ok_ms, bcn_etl_wall_ms());
 		rd_kafka_poll(s->dlq, 0);
@@ -697,7 +1016,7 @@ void *bcn_etl_stream_main(void *arg)
 	    flush_all(s, 1, atomic_load(&s->etl->stop_deadline_ms)))
 		fprintf(stderr, "beacon-etl: %s: shutdown: batch abandoned uncommitted\n", s->name);
 	else if (atomic_load(&s->etl->fatal))
-		(void)await_inserter(s, 0, bcn_etl_mono_ms() + 1);
+		(void)await_inserters(s, 0, bcn_etl_mono_ms() + 1, 1);
 	rd_kafka_resp_err_t e = rd_kafka_consumer_close(s->rk);
 	if (e)
 		fprintf(stderr, "beacon-etl: %s: consumer close: %s\n", s->name, rd_kafka_err2str(e));
@@ -811,8 +1130,9 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 	s->sid = sid;
 	s->name = bcn_etl_stream_name(sid);
 	s->cfg = &c->s[sid];
-	s->job = -1;
-	s->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)bcn_etl_wall_ms() << 8) ^ sid;
+	s->nins = (int)c->inflight;
+	s->nslots = s->nins + 1;
+	s->rowbinary = !strcmp(c->format, "rowbinary");
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->nparts = (int)c->max_partitions;
@@ -836,7 +1156,7 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 		tabs[s->ntab] = tname[ty];
 		s->ntab++;
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < s->nslots; k++) {
 		struct bcn_etl_slot *sl = &s->slot[k];
 		sl->r = calloc((size_t)s->nparts, sizeof(*sl->r));
 		if (!sl->r) {
@@ -845,7 +1165,8 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 		}
 		for (int i = 0; i < s->ntab; i++)
 			if (bcn_etl_tb_init(&sl->tb[i], (size_t)s->cfg->batch_bytes,
-					    (uint32_t)s->cfg->batch_rows)) {
+					    (uint32_t)s->cfg->batch_rows,
+					    s->rowbinary ? (size_t)s->cfg->batch_bytes / 3 : 0)) {
 				snprintf(err, errlen, "%s: cannot allocate the %s batch (%lld bytes, %lld "
 						      "rows)",
 					 s->name, tabs[i], (long long)s->cfg->batch_bytes,
@@ -860,29 +1181,77 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 		.settings = c->settings, .connect_timeout_ms = c->connect_timeout_ms,
 		.timeout_ms = c->timeout_ms,
 	};
-	if (!(s->ch = bcn_ch_new(&cc, err, errlen)))
+	s->ins = calloc((size_t)s->nins, sizeof(*s->ins));
+	if (!s->ins) {
+		snprintf(err, errlen, "%s: out of memory", s->name);
 		return -1;
+	}
+	/* the JSON chunk buffer (rowbinary only: rows that did not convert,
+	 * normally none) */
+	size_t rbcap = s->rowbinary ? (size_t)(s->cfg->batch_bytes < (1 << 20) ? s->cfg->batch_bytes
+										  : (1 << 20))
+				    : 0,
+	       maxr = s->rowbinary ? (size_t)s->cfg->batch_rows : 0;
+	for (int k = 0; k < s->nins; k++) {
+		struct bcn_etl_ins *in = &s->ins[k];
+		in->s = s;
+		in->idx = k;
+		in->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)bcn_etl_wall_ms() << 8) ^ (sid << 4) ^ (uint64_t)k;
+		if (!(in->ch = bcn_ch_new(&cc, err, errlen)))
+			return -1;
+		if (!s->rowbinary)
+			continue;
+		in->rbcap = rbcap;
+		in->rb = malloc(rbcap);
+		in->prow = malloc(maxr * sizeof(uint32_t));
+		in->poff = malloc((maxr + 1) * sizeof(uint32_t));
+		in->fb = malloc(maxr * sizeof(uint32_t));
+		if (!in->rb || !in->prow || !in->poff || !in->fb) {
+			snprintf(err, errlen, "%s: out of memory (inserter buffers)", s->name);
+			return -1;
+		}
+		/* touch every page now, as the batch buffers */
+		memset(in->rb, 0x5a, rbcap);
+		memset(in->prow, 0xff, maxr * sizeof(uint32_t));
+		memset(in->poff, 0xff, (maxr + 1) * sizeof(uint32_t));
+		memset(in->fb, 0xff, maxr * sizeof(uint32_t));
+	}
+	/* the tables' plans now, if ClickHouse answers (else the first
+	 * batches go as JSONEachRow until an inserter reads them) */
+	s->uuid_ok = -1;
+	if (s->rowbinary) {
+		int changed;
+		for (int i = 0; i < s->ntab; i++)
+			if (describe(s, s->ins[0].ch, s->ins[0].tmp, i, &changed))
+				break;
+		adopt_plans(s, &s->slot[s->fill]);
+	}
 	if (bcn_etl_dlq_new(s, err, errlen))
 		return -1;
 	if (consumer_new(s, err, errlen))
 		return -1;
-	if (pthread_create(&s->ith, NULL, inserter_main, s)) {
-		snprintf(err, errlen, "%s: cannot start the inserter thread", s->name);
-		return -1;
+	for (int k = 0; k < s->nins; k++) {
+		if (pthread_create(&s->ins[k].th, NULL, inserter_main, &s->ins[k])) {
+			snprintf(err, errlen, "%s: cannot start an inserter thread", s->name);
+			return -1;
+		}
+		s->ins[k].started = 1;
 	}
-	s->started_ith = 1;
 	return 0;
 }
 
 void bcn_etl_stream_fini(struct bcn_etl_stream *s)
 {
-	if (s->started_ith) {
+	if (s->ins) {
 		pthread_mutex_lock(&s->mu);
 		s->quit = 1;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->ith, NULL);
-		s->started_ith = 0;
+		for (int k = 0; k < s->nins; k++)
+			if (s->ins[k].started) {
+				pthread_join(s->ins[k].th, NULL);
+				s->ins[k].started = 0;
+			}
 	}
 	if (s->q)
 		rd_kafka_queue_destroy(s->q);
@@ -893,9 +1262,19 @@ void bcn_etl_stream_fini(struct bcn_etl_stream *s)
 	if (s->dlq)
 		rd_kafka_destroy(s->dlq);
 	s->dlq = NULL;
-	bcn_ch_free(s->ch);
-	s->ch = NULL;
-	for (int k = 0; k < 2; k++) {
+	if (s->ins) {
+		for (int k = 0; k < s->nins; k++) {
+			struct bcn_etl_ins *in = &s->ins[k];
+			bcn_ch_free(in->ch);
+			free(in->rb);
+			free(in->prow);
+			free(in->poff);
+			free(in->fb);
+		}
+		free(s->ins);
+		s->ins = NULL;
+	}
+	for (int k = 0; k < BCN_ETL_MAX_SLOTS; k++) {
 		for (int i = 0; i < s->ntab; i++)
 			bcn_etl_tb_free(&s->slot[k].tb[i]);
 		free(s->slot[k].r);

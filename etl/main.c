@@ -140,15 +140,15 @@ int main(int argc, char **argv)
 	}
 	size_t pool = 0;
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++)
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < etl.s[i].nslots; k++)
 			for (int t = 0; t < etl.s[i].ntab; t++)
-				pool += etl.s[i].slot[k].tb[t].cap +
+				pool += etl.s[i].slot[k].tb[t].cap + etl.s[i].slot[k].tb[t].rbcap +
 					etl.s[i].slot[k].tb[t].max * sizeof(struct bcn_etl_row);
 	fprintf(stderr, "beacon-etl: %s: streams%s%s%s, kafka %s, clickhouse %s (%d endpoint(s)), "
-			"batch pools %zu MiB, metrics %s:%lld\n",
+			"batch pools %zu MiB, format %s, %lld insert(s) in flight per stream, metrics %s:%lld\n",
 		BCN_VERSION, etl.s[0].etl ? " views" : "", etl.s[1].etl ? " events" : "",
 		etl.s[2].etl ? " actions" : "", etl.cfg.brokers, etl.cfg.endpoints, etl.nep,
-		pool >> 20, etl.cfg.metrics_addr, (long long)etl.cfg.metrics_port);
+		pool >> 20, etl.cfg.format, (long long)etl.cfg.inflight, etl.cfg.metrics_addr, (long long)etl.cfg.metrics_port);
 
 	int fatal = 0;
 	for (;;) {

@@ -1,6 +1,6 @@
 # etl/module.mk - beacon-etl's build rules, included by the top-level
 # Makefile (its "Module hooks").  Owns: build/beacon-etl, build/test-etl
-# (CUnit), build/asan/test-etl, build/fuzz/fuzz_etl_route.
+# (CUnit), build/asan/test-etl, build/fuzz/fuzz_etl_route, build/fuzz/fuzz_etl_rowbin.
 ETL_SRC     := $(filter-out etl/main.c,$(wildcard etl/*.c))
 ETL_OBJ     := $(ETL_SRC:%.c=$(B)/%.o)
 ETL_HDR     := $(wildcard etl/*.h)
@@ -36,3 +36,10 @@ MODULE_ALL += $(B)/beacon-etl
 CHECK_BINS += $(B)/test-etl
 ASAN_BINS  += $(B)/asan/test-etl
 INTEG_DEPS += $(B)/beacon-etl
+
+# The RowBinary encoder against its jsmn reference and an independent
+# decoding, and the DESCRIBE parser, under libFuzzer.
+$(B)/fuzz/fuzz_etl_rowbin: tests/fuzz/fuzz_etl_rowbin.c etl/bcn_etl_rowbin.c etl/bcn_etl_route.c $(ETL_HDR) $(PROTO_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) $(FUZZ_FLAGS) -o $@ \
+		tests/fuzz/fuzz_etl_rowbin.c etl/bcn_etl_rowbin.c etl/bcn_etl_route.c $(PROTO_SRC) $(LDLIBS_PROTO)

@@ -4,15 +4,30 @@
 # in one run, on the same records and the same table.  A benchmark, not a
 # test: it prints figures for perf/RESULTS.md ("## beacon-etl").
 #
-#   sh perf/bench_etl.sh [RECORDS] [PARTITIONS]   (defaults 600000, 64)
+#   sh perf/bench_etl.sh [RECORDS] [PARTITIONS] [RUNS]   (defaults 600000, 64, 3)
+#   BENCH_ETL_FORMATS="rowbinary jsoneachrow"  ETL modes to run (default both); "baseline"
+#       runs the binary $BENCH_ETL_BASELINE (e.g. an older build) with its own
+#       defaults, for a before/after in the same interleaved run
+#   BENCH_ETL_EXTRA="[kafka]\nqueue_kbytes = 32768"  more beacon-etl config (printf %b)
 #
-# Both read every record of ugc.views (view records only, ~330 bytes each,
+# Both read every record of ugc.views (view records only, ~420 bytes each,
 # produced beforehand with kcat from tests/integration/etl/gen_records.py)
 # from kafka-dev and insert into the same empty ugc.views (truncated before
-# each run).  Each side is timed from its start to the moment ClickHouse
-# holds every row: the peer until its pipe ends (kcat -e), beacon-etl until
-# its own metrics count every row inserted (group join included).
-# kafka-dev keeps ~5 MiB per partition: RECORDS * 330 B must stay under
+# each run).  Runs are interleaved -- peer, ETL per format, peer, ... -- RUNS
+# times, so that both see the same background load; the summary gives the
+# median, min and max of each.
+#   peer: from its start until its pipe ends (kcat -e) and ClickHouse holds
+#         every row.
+#   ETL:  "insert" = from the moment the consumer group assigned the
+#         partitions (beacon_etl_partitions_assigned > 0) until its metrics
+#         count every row inserted -- the figure compared with the peer;
+#         "join" = from process start to that assignment (the group
+#         protocol's initial rebalance delay, ~3 s, paid once per start; the
+#         peer uses no group), reported separately, and "all-in" = both.
+# CPU seconds over each timed window: beacon-etl, ClickHouse and kafka-dev
+# from /proc/PID/stat; the peer's kcat + clickhouse-client from rusage.  The
+# ETL's progress is polled every 20 ms with curl + awk (cheap next to it).
+# kafka-dev keeps ~5 MiB per partition: RECORDS * 420 B must stay under
 # PARTITIONS * 5 MiB (the script checks).
 set -eu
 IT_NAME=bench_etl
@@ -23,10 +38,16 @@ rm -rf "$W"
 mkdir -p "$W"
 N=${1:-600000}
 P=${2:-64}
+RUNS=${3:-3}
+FORMATS=${BENCH_ETL_FORMATS:-rowbinary jsoneachrow}
+EXTRA=${BENCH_ETL_EXTRA:-}
 CH_HTTP=28123 CH_TCP=29000 ETL_MET=29471
 . tests/integration/etl/common.sh
-[ $((N * 330)) -lt $((P * 5 * 1024 * 1024)) ] || it_fail "$N records do not fit in $P partitions of kafka-dev"
+[ $((N * 430)) -lt $((P * 5 * 1024 * 1024)) ] || it_fail "$N records do not fit in $P partitions of kafka-dev"
 
+echo "machine: $(nproc) CPU(s), $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "software: ClickHouse $(dpkg-query -W -f '${Version}' clickhouse-server 2>/dev/null), librdkafka $(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null), $(curl --version | head -1 | cut -d' ' -f1-2)"
+echo "load before: $(uptime | sed 's/.*load average/load average/')"
 it_log "generating $N view records"
 python3 tests/integration/etl/gen_records.py --count "$N" --mix view=1 --out-dir "$W" > "$W/gen.out"
 bytes=$(wc -c < "$W/ugc.views.tsv")
@@ -34,56 +55,106 @@ etl_start_kafka "$P"
 etl_start_ch
 etl_schema
 etl_produce "$W/ugc.views.tsv" ugc.views
+KPID=$(eval "echo \$IT_PID_${IT_NAME}_kafka")
+CHPIDS="$CH_PID $(pgrep -P "$CH_PID" 2>/dev/null || true)"
 it_log "produced $N records ($bytes bytes with keys) to ugc.views ($P partitions)"
 
 now() { date +%s.%N; }
-rate() { python3 -c "import sys; n,a,b=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print('%.2f s, %.0f rows/s' % (b-a, n/(b-a)))" "$@"; }
+# one metric, summed over its series: curl + awk (the poll loops run every
+# 20 ms; etl_metric's python start-up would eat a core next to the ETL)
+met() { curl -sf "http://127.0.0.1:$ETL_MET/metrics" | awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { printf "%d\n", s }'; }
+# CPU seconds (user + sys) of the given processes, summed
+cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a - b }'; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f\n", n / (b - a) }'; }
 
-run_peer() {
+run_peer() { # RUN
 	etl_q "TRUNCATE TABLE ugc.views" > /dev/null
+	c0=$(cpu $CHPIDS $KPID)
 	t0=$(now)
-	kcat -b "$BS" -C -t ugc.views -o beginning -e -q -f '%s\n' |
-		clickhouse-client --host 127.0.0.1 --port "$CH_TCP" --query "INSERT INTO ugc.views FORMAT JSONEachRow"
+	# the pipeline under python only to read its CPU (rusage of children)
+	pc=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(["sh", "-c", sys.argv[1]], check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.2f" % (r.ru_utime + r.ru_stime))' "kcat -b $BS -C -t ugc.views -o beginning -e -q -f '%s\n' | clickhouse-client --host 127.0.0.1 --port $CH_TCP --query 'INSERT INTO ugc.views FORMAT JSONEachRow'")
 	t1=$(now)
+	c1=$(cpu $CHPIDS $KPID)
 	have=$(etl_q "SELECT count() FROM ugc.views")
 	[ "$have" = "$N" ] || it_fail "naive peer inserted $have of $N rows"
-	PEER=$(rate "$N" "$t0" "$t1")
-	it_log "naive peer (kcat | clickhouse-client): $PEER"
+	r=$(rate "$N" "$t0" "$t1")
+	echo "peer run $1 rows_s $r secs $(sub "$t1" "$t0") cpu_client $pc cpu_ch_kafka $(sub "$c1" "$c0")" | tee -a "$W/runs.txt"
 }
 
-run_etl() { # GROUP
+run_etl() { # FORMAT RUN
 	etl_q "TRUNCATE TABLE ugc.views" > /dev/null
+	if [ "$1" = baseline ]; then
+		fmtini="" BEACON_ETL=${BENCH_ETL_BASELINE:?set BENCH_ETL_BASELINE to a beacon-etl binary}
+	else
+		fmtini="format = $1" BEACON_ETL=build/beacon-etl
+	fi
 	etl_config "$W/etl.ini" "[kafka]
-group_prefix = $1
+group_prefix = bench-$1-$2
+[clickhouse]
+$fmtini
 [events]
 enabled = no
 [actions]
-enabled = no"
+enabled = no
+$(printf '%b' "$EXTRA")"
 	t0=$(now)
-	etl_start "etl_$1"
-	end=$(( $(date +%s) + 300 ))
-	while [ "$(etl_metric 'beacon_etl_rows_inserted_total{table="views"}')" != "$N" ]; do
-		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl did not insert $N rows in 300 s"
-		sleep 0.05
+	etl_start "etl_$1_$2"
+	end=$(( $(date +%s) + 60 ))
+	while [ "$(met beacon_etl_partitions_assigned)" = 0 ]; do
+		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl got no partitions in 60 s"
+		sleep 0.02
 	done
 	t1=$(now)
+	c0=$(cpu "$ETL_PID"); k0=$(cpu $CHPIDS $KPID)
+	end=$(( $(date +%s) + 300 ))
+	while [ "$(met 'beacon_etl_rows_inserted_total{stream="views",table="views"}')" != "$N" ]; do
+		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl did not insert $N rows in 300 s"
+		sleep 0.02
+	done
+	t2=$(now)
+	c1=$(cpu "$ETL_PID"); k1=$(cpu $CHPIDS $KPID)
 	rss=$(etl_metric beacon_etl_resident_memory_bytes)
 	retries=$(etl_metric beacon_etl_retries_total)
+	json=$(etl_metric beacon_etl_rows_json_total)
+	inserts=$(etl_metric 'beacon_etl_batches_inserted_total{table="views"}')
 	kill -TERM "$ETL_PID"
 	wait "$ETL_PID" || it_fail "beacon-etl exit status $?"
 	have=$(etl_q "SELECT count() FROM ugc.views")
 	[ "$have" = "$N" ] || it_fail "beacon-etl: ClickHouse holds $have rows, want $N"
-	ETL=$(rate "$N" "$t0" "$t1")
-	it_log "beacon-etl: $ETL (RSS $((rss / 1048576)) MiB, retries $retries)"
+	echo "etl_$1 run $2 rows_s $(rate "$N" "$t1" "$t2") secs $(sub "$t2" "$t1") join $(sub "$t1" "$t0") allin_rows_s $(rate "$N" "$t0" "$t2") cpu_etl $(sub "$c1" "$c0") cpu_ch_kafka $(sub "$k1" "$k0") inserts $inserts json_rows $json rss_mib $((rss / 1048576)) retries $retries" | tee -a "$W/runs.txt"
 }
 
-# interleaved: peer, etl, peer, etl
-run_peer; P1=$PEER
-run_etl bench1; E1=$ETL
-run_peer; P2=$PEER
-run_etl bench2; E2=$ETL
-echo "records $N partitions $P bytes $bytes"
-echo "peer_run1 $P1"
-echo "etl_run1 $E1"
-echo "peer_run2 $P2"
-echo "etl_run2 $E2"
+i=1
+while [ $i -le "$RUNS" ]; do
+	run_peer $i
+	for f in $FORMATS; do run_etl "$f" $i; done
+	i=$((i + 1))
+done
+echo "load after: $(uptime | sed 's/.*load average/load average/')"
+echo "records $N partitions $P bytes $bytes runs $RUNS"
+python3 - "$W/runs.txt" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+for ln in open(sys.argv[1]):
+    f = ln.split()
+    kv = dict(zip(f[3::2], f[4::2]))
+    kv["rows_s"] = f[4]
+    runs[f[0]].append({k: float(v) for k, v in kv.items()})
+def stat(rs, k):
+    v = sorted(r[k] for r in rs)
+    return statistics.median(v), v[0], v[-1]
+peer = stat(runs["peer"], "rows_s")[0]
+for name, rs in runs.items():
+    m, lo, hi = stat(rs, "rows_s")
+    line = "%-16s rows/s median %7.0f (min %7.0f, max %7.0f)" % (name, m, lo, hi)
+    if name != "peer":
+        line += "  = %.2fx peer;  join median %.2f s;  all-in median %.0f rows/s;  cpu etl %.2f s, ch+kafka %.2f s" % (
+            m / peer, stat(rs, "join")[0], stat(rs, "allin_rows_s")[0], stat(rs, "cpu_etl")[0], stat(rs, "cpu_ch_kafka")[0])
+    else:
+        line += "  cpu kcat+client %.2f s, ch+kafka %.2f s" % (stat(rs, "cpu_client")[0], stat(rs, "cpu_ch_kafka")[0])
+    print(line)
+PY

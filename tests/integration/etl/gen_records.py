@@ -93,7 +93,7 @@ def main():
             text = ""
             if op == "post":
                 text = rnd.choice(["Визуально безупречно: \"Дюна\" стоит большого экрана.",
-                                   "ok", "line1\nline2\ttab 🎬"]) * rnd.randrange(1, 4)
+                                   "ok", "line1\nline2\ttab 🎬", "ctl \x01\x1f\u2028 \\u0041 end"]) * rnd.randrange(1, 4)
             r.update(op=op, review_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
                      rating=rnd.randrange(1, 11) if op == "post" else 0, text=text)
         elif t == "bookmark":

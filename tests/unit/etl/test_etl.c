@@ -220,7 +220,7 @@ static void test_batch(void)
 {
 	struct bcn_etl_tbatch b;
 	size_t len;
-	CU_ASSERT_EQUAL_FATAL(bcn_etl_tb_init(&b, 64, 3), 0);
+	CU_ASSERT_EQUAL_FATAL(bcn_etl_tb_init(&b, 64, 3, 0), 0);
 	CU_ASSERT_EQUAL(bcn_etl_tb_append(&b, "{\"a\":1}", 7, 0, 10), BCN_ETL_TB_OK);
 	CU_ASSERT_EQUAL(bcn_etl_tb_append(&b, "{\"a\":2}", 7, 1, 20), BCN_ETL_TB_OK);
 	CU_ASSERT_EQUAL(bcn_etl_tb_append(&b, "{\"a\":3}", 7, 0, 11), BCN_ETL_TB_OK);
@@ -331,6 +331,9 @@ static void test_bisect(void)
 	CU_ASSERT_EQUAL(bcn_etl_bisect(5, 5, 1, 0, sim_insert, sim_reject, &s), 0); /* empty */
 }
 
+/* tests/unit/etl/test_rowbin.c */
+int test_rowbin_register(CU_pSuite s);
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -345,7 +348,8 @@ int main(void)
 	    !CU_add_test(s, "clickhouse: classification", test_ch_classify) ||
 	    !CU_add_test(s, "backoff schedule", test_backoff) ||
 	    !CU_add_test(s, "batch building", test_batch) ||
-	    !CU_add_test(s, "bisection against a simulated ClickHouse", test_bisect)) {
+	    !CU_add_test(s, "bisection against a simulated ClickHouse", test_bisect) ||
+	    test_rowbin_register(s)) {
 		CU_cleanup_registry();
 		return 2;
 	}

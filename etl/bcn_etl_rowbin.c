@@ -1,0 +1,427 @@
+/*
+ * bcn_etl_rowbin.c - record JSON -> ClickHouse RowBinary.  See
+ * bcn_etl_rowbin.h.
+ *
+ * Tokenizing is jsmn's (strict); what this file adds is the value
+ * conversion, kept deliberately narrow so that every accepted value has one
+ * obvious meaning that ClickHouse's JSONEachRow parser gives it too:
+ *   UUID    a 36-byte string 8-4-4-4-12 of hex digits (either case), no
+ *           escapes -> 16 bytes: the first 8 bytes reversed, then the last
+ *           8 reversed (ClickHouse's two little-endian UInt64 halves;
+ *           checked against the server at start-up, bcn_rb_uuid_probe)
+ *   [U]IntN an integer literal (JSON grammar: no leading zero, no fraction,
+ *           no exponent, no '-' for unsigned) within the type's range ->
+ *           N/8 bytes little-endian
+ *   String  a JSON string -> varint length + the unescaped bytes: \" \\ \/
+ *           \b \f \n \r \t and \uXXXX outside the surrogate range (UTF-8,
+ *           \u0000 -> one 0 byte, as ClickHouse does); raw bytes >= 0x20 are
+ *           copied as they are (ClickHouse does not check UTF-8 either)
+ * Anything else -- a surrogate escape, a number for a string, a string or
+ * null or true for a number, an out-of-range integer, a missing column, a
+ * key given twice or written with escapes -- is BCN_RB_FALLBACK, and the
+ * record goes to ClickHouse as JSONEachRow, byte for byte.
+ */
+#include <stdio.h>
+#include <string.h>
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+#include "bcn_etl_rowbin.h"
+#include "bcn_stat.h"
+
+const uint8_t bcn_rb_uuid_probe[16] = { 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00,
+					0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88 };
+
+static const struct {
+	const char *name;
+	enum bcn_rb_type t;
+} types[] = {
+	{ "String", BCN_RB_STRING }, { "UUID", BCN_RB_UUID },	  { "Int8", BCN_RB_INT8 },
+	{ "Int16", BCN_RB_INT16 },   { "Int32", BCN_RB_INT32 },	  { "Int64", BCN_RB_INT64 },
+	{ "UInt8", BCN_RB_UINT8 },   { "UInt16", BCN_RB_UINT16 }, { "UInt32", BCN_RB_UINT32 },
+	{ "UInt64", BCN_RB_UINT64 },
+};
+
+static int ident(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int bcn_rb_plan_parse(struct bcn_rb_plan *p, const char *tsv, size_t len)
+{
+	memset(p, 0, sizeof(*p));
+	size_t i = 0, cl = 1;
+	p->collist[0] = '(';
+	while (i < len) {
+		const char *f[4] = { 0 };
+		size_t fl[4] = { 0 };
+		int nf = 0;
+		size_t ls = i;
+		while (i < len && tsv[i] != '\n')
+			i++;
+		size_t le = i++;
+		if (le == ls)
+			continue;
+		for (size_t a = ls; a <= le && nf < 4;) {
+			size_t b = a;
+			while (b < le && tsv[b] != '\t')
+				b++;
+			f[nf] = tsv + a;
+			fl[nf++] = b - a;
+			a = b + 1;
+		}
+		if (nf < 2) {
+			snprintf(p->why, sizeof(p->why), "DESCRIBE answer not understood");
+			goto none;
+		}
+		/* MATERIALIZED and ALIAS columns are not sent */
+		if (nf >= 3 && fl[2] && !(fl[2] == 7 && !memcmp(f[2], "DEFAULT", 7)))
+			continue;
+		if (!ident(f[0], fl[0]) || fl[0] >= sizeof(p->col[0].name)) {
+			snprintf(p->why, sizeof(p->why), "column '%.*s': not a plain name",
+				 (int)(fl[0] > 40 ? 40 : fl[0]), f[0]);
+			goto none;
+		}
+		if (p->ncols >= BCN_RB_MAX_COLS) {
+			snprintf(p->why, sizeof(p->why), "more than %d columns", BCN_RB_MAX_COLS);
+			goto none;
+		}
+		struct bcn_rb_col *c = &p->col[p->ncols];
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+			if (strlen(types[k].name) == fl[1] && !memcmp(types[k].name, f[1], fl[1]))
+				c->type = (uint8_t)types[k].t;
+		if (!c->type) {
+			snprintf(p->why, sizeof(p->why), "column %.*s: type %.*s is not encoded here",
+				 (int)fl[0], f[0], (int)(fl[1] > 40 ? 40 : fl[1]), f[1]);
+			goto none;
+		}
+		memcpy(c->name, f[0], fl[0]);
+		c->name[fl[0]] = 0;
+		c->len = (uint8_t)fl[0];
+		/* `name`, URL-encoded backquotes */
+		int w = snprintf(p->collist + cl, sizeof(p->collist) - cl, "%s%%60%s%%60",
+				 p->ncols ? "," : "", c->name);
+		if (w < 0 || (size_t)w >= sizeof(p->collist) - cl - 1) {
+			snprintf(p->why, sizeof(p->why), "column list too long");
+			goto none;
+		}
+		cl += (size_t)w;
+		p->ncols++;
+	}
+	if (!p->ncols) {
+		snprintf(p->why, sizeof(p->why), "no insertable columns");
+		goto none;
+	}
+	p->collist[cl++] = ')';
+	p->collist[cl] = 0;
+	return p->ncols;
+none:
+	p->ncols = 0;
+	p->collist[0] = 0;
+	return 0;
+}
+
+/* hex digit -> value, anything else -> 0xff */
+static const uint8_t hexv[256] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 10, 11, 12, 13, 14, 15, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 10, 11, 12, 13, 14, 15, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 130, 131, 0xff, 0xff, 0xff, 0xff, 0xff, 137, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+static inline int hexval(unsigned char c)
+{
+	return hexv[c] == 0xff ? -1 : hexv[c];
+}
+
+/* 36-byte canonical UUID text -> 16 bytes in ClickHouse's RowBinary order
+ * (byte k of the UUID at position 7 - k, resp. 23 - k for the second half). */
+static int put_uuid(const char *s, size_t n, uint8_t *o)
+{
+	static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
+	if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return -1;
+	unsigned bad = 0;
+	for (int k = 0; k < 16; k++) {
+		uint8_t h = hexv[(unsigned char)s[at[k]]], l = hexv[(unsigned char)s[at[k] + 1]];
+		bad |= (unsigned)(h | l) & 0x80;
+		o[k < 8 ? 7 - k : 23 - k] = (uint8_t)(h << 4 | (l & 0x0f));
+	}
+	return bad ? -1 : 0;
+}
+
+/* An integer literal (JSON grammar) into the type's bytes.  Returns the
+ * width, or -1. */
+static int put_int(const char *s, size_t n, unsigned type, uint8_t *o)
+{
+	int neg = 0;
+	size_t i = 0;
+	if (n && s[0] == '-')
+		neg = 1, i = 1;
+	if (i >= n || n - i > 20 || (s[i] == '0' && n - i > 1))
+		return -1;
+	uint64_t v = 0;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	int w;
+	uint64_t bits;
+	switch (type) {
+	case BCN_RB_UINT8: w = 1; break;
+	case BCN_RB_UINT16: w = 2; break;
+	case BCN_RB_UINT32: w = 4; break;
+	case BCN_RB_UINT64: w = 8; break;
+	case BCN_RB_INT8: w = -1; break;
+	case BCN_RB_INT16: w = -2; break;
+	case BCN_RB_INT32: w = -4; break;
+	case BCN_RB_INT64: w = -8; break;
+	default: return -1;
+	}
+	if (w > 0) {
+		if (neg && v) /* "-0" is 0 */
+			return -1;
+		if (w < 8 && v >> (8 * w))
+			return -1;
+		bits = v;
+	} else {
+		w = -w;
+		uint64_t lim = (uint64_t)1 << (8 * w - 1); /* |min| */
+		if (neg ? v > lim : v >= lim)
+			return -1;
+		bits = neg ? (uint64_t)0 - v : v;
+	}
+	for (int k = 0; k < w; k++)
+		o[k] = (uint8_t)(bits >> (8 * k));
+	return w;
+}
+
+static inline size_t varint_len(size_t v)
+{
+	size_t k = 1;
+	while (v >= 0x80)
+		v >>= 7, k++;
+	return k;
+}
+
+static inline size_t put_varint(uint8_t *o, size_t v)
+{
+	size_t k = 0;
+	while (v >= 0x80) {
+		o[k++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	o[k++] = (uint8_t)v;
+	return k;
+}
+
+/* Unescape JSON string content s[0..n) into o (room for n bytes: an escape
+ * never grows).  Returns the length, or (size_t)-1 to fall back. */
+static size_t unescape(const char *s, size_t n, uint8_t *o)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c != '\\') {
+			if (c < 0x20)
+				return (size_t)-1;
+			o[w++] = c;
+			i++;
+			continue;
+		}
+		if (i + 1 >= n)
+			return (size_t)-1;
+		switch (s[i + 1]) {
+		case '"': o[w++] = '"'; break;
+		case '\\': o[w++] = '\\'; break;
+		case '/': o[w++] = '/'; break;
+		case 'b': o[w++] = '\b'; break;
+		case 'f': o[w++] = '\f'; break;
+		case 'n': o[w++] = '\n'; break;
+		case 'r': o[w++] = '\r'; break;
+		case 't': o[w++] = '\t'; break;
+		case 'u': {
+			if (i + 6 > n)
+				return (size_t)-1;
+			unsigned cp = 0;
+			for (int k = 2; k < 6; k++) {
+				int h = hexval((unsigned char)s[i + k]);
+				if (h < 0)
+					return (size_t)-1;
+				cp = cp << 4 | (unsigned)h;
+			}
+			if (cp >= 0xD800 && cp <= 0xDFFF)
+				return (size_t)-1; /* surrogates: ClickHouse decides */
+			if (cp < 0x80) {
+				o[w++] = (uint8_t)cp;
+			} else if (cp < 0x800) {
+				o[w++] = (uint8_t)(0xC0 | cp >> 6);
+				o[w++] = (uint8_t)(0x80 | (cp & 0x3F));
+			} else {
+				o[w++] = (uint8_t)(0xE0 | cp >> 12);
+				o[w++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+				o[w++] = (uint8_t)(0x80 | (cp & 0x3F));
+			}
+			i += 6;
+			continue;
+		}
+		default:
+			return (size_t)-1;
+		}
+		i += 2;
+	}
+	return w;
+}
+
+int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
+		      const struct bcn_etl_tok *tok, int ntok, uint8_t *out, size_t cap,
+		      size_t *outlen)
+{
+	int16_t at[BCN_RB_MAX_COLS];
+	*outlen = 0;
+	if (unlikely(p->ncols <= 0 || p->ncols > BCN_RB_MAX_COLS || ntok < 0 ||
+		     ntok > INT16_MAX))
+		return BCN_RB_FALLBACK;
+	for (int c = 0; c < p->ncols; c++)
+		at[c] = -1;
+	int next = 0;
+	for (int t = 0; t < ntok; t++) {
+		const struct bcn_etl_tok *kt = &tok[t];
+		const char *ks = json + kt->ko;
+		size_t kl = kt->kl;
+		if (unlikely(kt->kesc))
+			return BCN_RB_FALLBACK; /* an escaped key: ClickHouse decides */
+		/* keys usually come in column order: try the next one first */
+		int c = next < p->ncols && p->col[next].len == kl && !memcmp(p->col[next].name, ks, kl)
+				? next
+				: -1;
+		for (int j = 0; c < 0 && j < p->ncols; j++)
+			if (p->col[j].len == kl && !memcmp(p->col[j].name, ks, kl))
+				c = j;
+		/* an unknown key is skipped, as input_format_skip_unknown_fields=1 does */
+		if (c >= 0) {
+			if (unlikely(at[c] >= 0))
+				return BCN_RB_FALLBACK; /* twice */
+			at[c] = (int16_t)t;
+			next = c + 1;
+		}
+	}
+	size_t w = 0;
+	for (int c = 0; c < p->ncols; c++) {
+		if (unlikely(at[c] < 0))
+			return BCN_RB_FALLBACK; /* absent: ClickHouse decides the default */
+		const struct bcn_etl_tok *vt = &tok[at[c]];
+		const char *vs = json + vt->vo;
+		size_t vl = vt->vl;
+		unsigned ty = p->col[c].type;
+		if (ty == BCN_RB_STRING) {
+			if (unlikely(vt->vkind != BCN_ETL_V_STRING))
+				return BCN_RB_FALLBACK;
+			size_t vn = varint_len(vl);
+			if (unlikely(cap - w < vn + vl))
+				return BCN_RB_NOROOM;
+			if (likely(!vt->vesc)) {
+				/* no raw control characters: the router (and
+				 * bcn_rb_encode) refused those already */
+				w += put_varint(out + w, vl);
+				memcpy(out + w, vs, vl);
+				w += vl;
+			} else {
+				size_t ul = unescape(vs, vl, out + w + vn);
+				if (unlikely(ul == (size_t)-1))
+					return BCN_RB_FALLBACK;
+				size_t un = varint_len(ul);
+				if (un < vn)
+					memmove(out + w + un, out + w + vn, ul);
+				w += put_varint(out + w, ul);
+				w += ul;
+			}
+		} else if (ty == BCN_RB_UUID) {
+			if (unlikely(vt->vkind != BCN_ETL_V_STRING || vt->vesc))
+				return BCN_RB_FALLBACK;
+			if (unlikely(cap - w < 16))
+				return BCN_RB_NOROOM;
+			if (unlikely(put_uuid(vs, vl, out + w)))
+				return BCN_RB_FALLBACK;
+			w += 16;
+		} else {
+			if (unlikely(vt->vkind != BCN_ETL_V_NUMBER))
+				return BCN_RB_FALLBACK;
+			uint8_t tmp[8];
+			int iw = put_int(vs, vl, ty, tmp);
+			if (unlikely(iw < 0))
+				return BCN_RB_FALLBACK;
+			if (unlikely(cap - w < (size_t)iw))
+				return BCN_RB_NOROOM;
+			memcpy(out + w, tmp, (size_t)iw);
+			w += (size_t)iw;
+		}
+	}
+	*outlen = w;
+	return BCN_RB_OK;
+}
+
+int bcn_rb_encode(const struct bcn_rb_plan *p, const char *json, size_t n, uint8_t *out,
+		  size_t cap, size_t *outlen)
+{
+	jsmn_parser jp;
+	jsmntok_t jt[BCN_RB_MAX_TOKENS];
+	struct bcn_etl_tok tok[BCN_RB_MAX_TOKENS / 2];
+	*outlen = 0;
+	if (n > UINT32_MAX)
+		return BCN_RB_FALLBACK;
+	jsmn_init(&jp);
+	int k = jsmn_parse(&jp, json, n, jt, BCN_RB_MAX_TOKENS);
+	if (k < 1 || jt[0].type != JSMN_OBJECT || k != 2 * jt[0].size + 1)
+		return BCN_RB_FALLBACK;
+	for (size_t e = (size_t)jt[0].end; e < n; e++)
+		if (json[e] != ' ' && json[e] != '\t' && json[e] != '\n' && json[e] != '\r')
+			return BCN_RB_FALLBACK;
+	int nt = 0;
+	for (int t = 1; t < k; t += 2, nt++) {
+		const jsmntok_t *kt = &jt[t], *vt = &jt[t + 1];
+		if (kt->type != JSMN_STRING || vt->type == JSMN_OBJECT || vt->type == JSMN_ARRAY)
+			return BCN_RB_FALLBACK;
+		struct bcn_etl_tok *o = &tok[nt];
+		o->ko = (uint32_t)kt->start;
+		o->kl = (uint32_t)(kt->end - kt->start);
+		o->kesc = memchr(json + kt->start, '\\', o->kl) != NULL;
+		o->vo = (uint32_t)vt->start;
+		o->vl = (uint32_t)(vt->end - vt->start);
+		o->vesc = 0;
+		if (vt->type == JSMN_STRING) {
+			o->vkind = BCN_ETL_V_STRING;
+			o->vesc = memchr(json + vt->start, '\\', o->vl) != NULL;
+			/* what the router refuses, jsmn lets through */
+			for (uint32_t i = 0; i < o->vl; i++)
+				if ((unsigned char)json[o->vo + i] < 0x20)
+					return BCN_RB_FALLBACK;
+		} else {
+			char c0 = json[vt->start];
+			o->vkind = c0 == 't' || c0 == 'f' || c0 == 'n' ? BCN_ETL_V_LITERAL : BCN_ETL_V_NUMBER;
+		}
+	}
+	return bcn_rb_encode_tok(p, json, tok, nt, out, cap, outlen);
+}
