@@ -49,7 +49,7 @@ BEACOND_LIBS :=
 BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
 -include drivers/dpdk/module.mk etl/module.mk
 
-.PHONY: run up down docs docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
+.PHONY: research run up down docs docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
 	$(B)/beacond $(B)/beacon-blast $(MODULE_ALL) $(CHECK_BINS)
 
@@ -146,8 +146,17 @@ test: deps
 	$(MAKE) test-asan
 	$(MAKE) check
 
-bench: $(B)/bench-parse
-	$(B)/bench-parse
+# The benchmark suite: parser, ingest vs rsyslog/nginx, ETL vs kcat|clickhouse-client,
+# DPDK, end to end; rewrites perf/RESULTS.md (perf/bench.sh, about 20 minutes).
+bench: deps
+	$(MAKE) all
+	bash perf/bench.sh
+
+# Storage research: ClickHouse vs PostgreSQL at the brief's scale; rewrites
+# docs/storage-research.md (perf/research/run.sh, about 17 minutes).
+research: deps
+	$(MAKE) all
+	bash perf/research/run.sh
 
 # The project's main job: the whole pipeline with a synthetic audience, then
 # a report (app/tools/stack.sh).  `make up` / `make down` keep it running.

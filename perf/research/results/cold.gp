@@ -1,0 +1,14 @@
+set terminal pngcairo noenhanced size 1100,520 font "DejaVu Sans,10"
+set output "perf/research/results/cold.png"
+set title "Cold reads (after restart + page-cache eviction), median ms, log scale"
+set ylabel "ms"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top left
+set xtics rotate by -25
+set logscale y
+
+plot "perf/research/results/cold.dat" using 2:xtic(1) title "PostgreSQL" , "perf/research/results/cold.dat" using 3:xtic(1) title "ClickHouse"
