@@ -4,7 +4,7 @@
 #   make check   unit tier only (fast edit-test loop)
 #   make test    deps + build + unit + ASan/UBSan unit + bounded fuzz (+ integration tiers)
 #   make fuzz    longer fuzz run (FUZZ_SECONDS per target, default 300)
-#   make bench   parser microbenchmark -> perf/RESULTS.md figures
+#   make bench   the benchmark suite (parser, ingest vs peers, ETL, DPDK, end to end) -> perf/RESULTS.md
 #   make run     the whole local stack (comes with the stack issues)
 
 CC       ?= gcc

@@ -149,8 +149,17 @@ for s in $STEPS; do
 	case $s in
 	parse) step parse $(( PARSE_RUNS * 25 )) 300 bash -c "$PARSE_CMD" ;;
 	ingest) ports_free_or_wait ingest 27070 28080 29470 27071 28081 || continue
+		# the report the previous suite run left (bench_ingest.sh writes a new file each run)
+		prev=$(sed -n 's/.*done in [0-9]*s: \([^ ]*\.md\).*/\1/p' "$OUT/ingest.log" 2>/dev/null | tail -1)
 		step ingest $(( INGEST_BUDGET_S + 40 )) $(( INGEST_BUDGET_S + 180 )) \
-		env RUNS="$INGEST_RUNS" EXTRA="$INGEST_EXTRA" BUDGET_S="$INGEST_BUDGET_S" BUILD=0 bash perf/bench_ingest.sh ;;
+		env RUNS="$INGEST_RUNS" EXTRA="$INGEST_EXTRA" BUDGET_S="$INGEST_BUDGET_S" BUILD=0 bash perf/bench_ingest.sh
+		# replaced, not accumulated: drop it unless someone's section of RESULTS.md cites it
+		if grep -q '^status=ok' "$W/ingest.step" && [ -n "$prev" ] && [ -f "$prev" ] &&
+			! awk '/^<!-- BEGIN GENERATED SUMMARY/ { g = 1 } !g { print } /^<!-- END GENERATED SUMMARY/ { g = 0 }' perf/RESULTS.md |
+				grep -qF "$(basename "$prev")"; then
+			rm -f "$prev"
+			say "ingest: removed the previous suite run's report $(basename "$prev")"
+		fi ;;
 	etl) ports_free_or_wait etl 28123 29000 29471 || continue
 		step etl 150 420 sh perf/bench_etl.sh "$ETL_RECORDS" "$ETL_PARTITIONS" "$ETL_RUNS"
 		cp build/bench-etl/runs.txt "$OUT/etl-runs.txt" 2>/dev/null || true ;;

@@ -40,9 +40,9 @@ die() { say "ERROR: $*"; exit 1; }
 
 PIDS=""
 stop_pid() {
-	local p=$1 i
+	local p=$1
 	kill -TERM "$p" 2>/dev/null || return 0
-	for i in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$p" 2>/dev/null || true
 	wait "$p" 2>/dev/null || true
 }
@@ -51,7 +51,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	for p in $PIDS; do stop_pid "$p"; done
 	etl/clickhouse/ch-single.sh stop "$W/ch" > /dev/null 2>&1 || true
-	[ $rc -eq 0 ] || say "failed (exit $rc); logs in $W"
+	if [ $rc -eq 0 ]; then rm -rf "$W/ch/ch/data"; else say "failed (exit $rc); logs in $W"; fi
 	exit $rc
 }
 trap cleanup EXIT

@@ -297,9 +297,9 @@ rq() {
 }
 rq_cmd() { # the command as shown in the report
 	local s=$1 n=$2 pf=$3; shift 3
-	local pa=""
-	[ "$pf" = - ] || pa=" --params $pf"
-	echo "rbench $s query --conn $( [ "$s" = pg ] && echo "'$PGCONN'" || echo "$CHURL" ) --sql $RD/queries/$s/$n.sql$pa $*"
+	local popt=""
+	[ "$pf" = - ] || popt=" --params $pf"
+	echo "rbench $s query --conn $( [ "$s" = pg ] && echo "'$PGCONN'" || echo "$CHURL" ) --sql $RD/queries/$s/$n.sql$popt $*"
 }
 
 # ------------------------------------------------------------------ cross-check
@@ -379,6 +379,7 @@ for s in pg ch; do
 		rq "$s" "$name" "$pf" --runs 3 --offset 900 > /dev/null	# warm-up, not counted
 		# shellcheck disable=SC2046
 		j=$(rq "$s" "$name" "$pf" $(warm_args "$kind"))
+		# shellcheck disable=SC2046
 		rec warm "$(store_of "$s")" "$name" "$j" "$(rq_cmd "$s" "$name" "$pf" $(warm_args "$kind"))"
 		say "      warm $s $name: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1])["lat_ms"]; print("n", d["n"], "p50", d.get("p50"), "p99", d.get("p99"), "ms")' "$j")"
 	done <<< "$SUITE"
@@ -390,6 +391,7 @@ while IFS=$'\t' read -r name kind pf desc; do
 	[ "$kind" = point ] || continue
 	# shellcheck disable=SC2046
 	j=$(rq ch "$name" "$pf" $(warm_args "$kind") --settings "$CH_TUNED")
+	# shellcheck disable=SC2046
 	rec warm clickhouse_tuned "$name" "$j" "$(rq_cmd ch "$name" "$pf" $(warm_args "$kind") --settings "'$CH_TUNED'")"
 	say "      warm ch (tuned: $CH_TUNED) $name: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1])["lat_ms"]; print("n", d["n"], "p50", d.get("p50"), "p99", d.get("p99"), "ms")' "$j")"
 done <<< "$SUITE"
@@ -498,6 +500,13 @@ for s in pg ch; do
 	rec stream "$(store_of "$s")" stream_b "$j" "$(printf '%q ' "${scmd[@]}" | sed "s#$DATA/##; s#$BIN/##")"
 	say "      $s stream_b: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%d rows, %.0f rows/s, insert p50 %s p99 %s ms" % (d["rows"], d["achieved_rows_per_s"], d["insert_ms"].get("p50"), d["insert_ms"].get("p99")))' "$j")"
 done
+while IFS=$'\t' read -r name kind pf same desc; do
+	rq ch "$same" "$pf" --runs 1 --dump "$W/check/$same.after.ch" --dump-n 1 > /dev/null
+	rq ch "$name" "$pf" --runs 1 --dump "$W/check/$name.after.ch" --dump-n 1 > /dev/null
+	j=$(python3 "$RD/compare.py" "$W/check/$same.after.ch" "$W/check/$name.after.ch")
+	rec check rollup_after_streams "$name" "$j" "compare rbench ch query $name with $same after both insert streams (fed through the materialized view)"
+	say "      after the streams, $name = $same: $j"
+done <<< "$ROLLUP"
 rec size clickhouse parts_after_streams "{\"active_parts\": $(chq "SELECT count() FROM system.parts WHERE database = 'ugc' AND table = 'views' AND active")}" "SELECT count() FROM system.parts WHERE table = 'views' AND active"
 
 # ------------------------------------------------------------------ report

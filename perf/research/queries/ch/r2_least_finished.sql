@@ -1,6 +1,6 @@
-SELECT film_id, count() AS viewers, round(countIf(mp * 10 < d * 9) / count(), 4) AS unfinished_share
-FROM (SELECT film_id, user_key, maxMerge(max_position) AS mp, maxMerge(max_duration) AS d
-      FROM ugc.views_by_user_film GROUP BY film_id, user_key)
+SELECT film_id, uniqExact(user_key) AS viewers,
+       round(1 - uniqExactIf(user_key, max_position * 10 >= max_duration * 9) / viewers, 4) AS unfinished_share
+FROM ugc.views_by_user_film
 GROUP BY film_id
 HAVING viewers >= 20
 ORDER BY unfinished_share DESC, viewers DESC, toString(film_id)
