@@ -31,11 +31,6 @@
 #define BCN_VERSION "dev"
 #endif
 
-/* jemalloc's control interface; weak so that builds without jemalloc (the
- * ASan unit tests) link too; then only RSS is reported. */
-int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
-	__attribute__((weak));
-
 const double bcn_etl_lat_bounds[BCN_ETL_NLAT] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 						  0.5,   1,    2.5,   5,    10,  0 };
 static const char *const lat_label[BCN_ETL_NLAT] = { "0.005", "0.01", "0.025", "0.05",
@@ -255,37 +250,6 @@ static void streams(struct bcn_etl *etl, struct bcn_mbuf *mb)
 		      s->ch ? bcn_ch_endpoint(s->ch) : 0);
 }
 
-static void memory(struct bcn_mbuf *mb)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned long long vsz = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%llu %llu", &vsz, &rss) != 2)
-			vsz = rss = 0;
-		fclose(f);
-	}
-	bcn_mb_family(mb, "beacon_etl_resident_memory_bytes", "gauge", "Resident set size of the process.");
-	bcn_mb_printf(mb, "beacon_etl_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
-	bcn_mb_family(mb, "beacon_etl_virtual_memory_bytes", "gauge", "Virtual memory size of the process.");
-	bcn_mb_printf(mb, "beacon_etl_virtual_memory_bytes %llu\n", vsz * (unsigned long long)page);
-	if (!mallctl)
-		return;
-	uint64_t epoch = 1;
-	size_t sz = sizeof(epoch);
-	mallctl("epoch", &epoch, &sz, &epoch, sz);
-	static const char *const keys[] = { "stats.allocated", "stats.active", "stats.resident",
-					    "stats.mapped", "stats.metadata", "stats.retained" };
-	bcn_mb_family(mb, "beacon_etl_jemalloc_bytes", "gauge",
-		      "jemalloc's own statistics (allocated, active, resident, mapped, metadata, retained).");
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t v = 0;
-		sz = sizeof(v);
-		if (mallctl(keys[i], &v, &sz, NULL, 0) == 0)
-			bcn_mb_printf(mb, "beacon_etl_jemalloc_bytes{stat=\"%s\"} %zu\n", keys[i] + 6, v);
-	}
-}
-
 void bcn_etl_metrics(struct bcn_etl *etl, struct bcn_mbuf *mb)
 {
 	bcn_mb_family(mb, "beacon_etl_build_info", "gauge", "Version of this beacon-etl.");
@@ -298,7 +262,7 @@ void bcn_etl_metrics(struct bcn_etl *etl, struct bcn_mbuf *mb)
 	lag(etl, mb);
 	streams(etl, mb);
 	tables(etl, mb);
-	memory(mb);
+	bcn_mb_process_memory(mb, "beacon_etl");
 }
 
 int bcn_etl_ready(struct bcn_etl *etl, char *why, size_t whylen)

@@ -45,6 +45,8 @@ import pkt
 d, n = sys.argv[1], int(sys.argv[2])
 now = int(time.time() * 1000)
 dst, src = pkt.mac("02:70:63:61:70:00"), pkt.mac("02:00:00:00:00:02")
+# addresses inside synthetic frames only: they go into pcap files (or memif
+# shared memory) that DPDK reads in memory; no kernel interface, no socket
 cli, srv = pkt.ip4("10.9.0.2"), pkt.ip4("10.9.0.1")
 def frame(p, i):
     return pkt.eth(dst, src, pkt.ETH_IP4, pkt.ipv4(cli, srv, 17, pkt.udp4(cli, srv, 1024 + i % 50000, 7070, p)))

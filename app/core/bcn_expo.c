@@ -16,11 +16,6 @@
 #define BCN_VERSION "dev"
 #endif
 
-/* jemalloc's control interface; weak so that the unit tests (plain libc
- * malloc) link too; then the memory families report only RSS. */
-int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
-	__attribute__((weak));
-
 static const char *const topic_label[BCN_TOPIC__COUNT] = { "views", "events", "actions" };
 
 static void workers(struct bcn_app *app, struct bcn_mbuf *mb)
@@ -140,37 +135,6 @@ static void kafka(struct bcn_app *app, struct bcn_mbuf *mb)
 			      (unsigned long long)BCN_GET(app->slow[i].drained));
 }
 
-static void memory(struct bcn_mbuf *mb)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned long long vsz = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%llu %llu", &vsz, &rss) != 2)
-			vsz = rss = 0;
-		fclose(f);
-	}
-	bcn_mb_family(mb, "beacond_resident_memory_bytes", "gauge", "Resident set size of the process.");
-	bcn_mb_printf(mb, "beacond_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
-	bcn_mb_family(mb, "beacond_virtual_memory_bytes", "gauge", "Virtual memory size of the process.");
-	bcn_mb_printf(mb, "beacond_virtual_memory_bytes %llu\n", vsz * (unsigned long long)page);
-	if (!mallctl)
-		return;
-	uint64_t epoch = 1;
-	size_t sz = sizeof(epoch);
-	mallctl("epoch", &epoch, &sz, &epoch, sz);
-	static const char *const keys[] = { "stats.allocated", "stats.active", "stats.resident",
-					    "stats.mapped", "stats.metadata", "stats.retained" };
-	bcn_mb_family(mb, "beacond_jemalloc_bytes", "gauge",
-		      "jemalloc's own statistics (allocated, active, resident, mapped, metadata, retained).");
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t v = 0;
-		sz = sizeof(v);
-		if (mallctl(keys[i], &v, &sz, NULL, 0) == 0)
-			bcn_mb_printf(mb, "beacond_jemalloc_bytes{stat=\"%s\"} %zu\n", keys[i] + 6, v);
-	}
-}
-
 void bcn_app_metrics(struct bcn_app *app, struct bcn_mbuf *mb)
 {
 	bcn_mb_family(mb, "beacond_build_info", "gauge", "Version, driver and node of this beacond.");
@@ -189,7 +153,7 @@ void bcn_app_metrics(struct bcn_app *app, struct bcn_mbuf *mb)
 	workers(app, mb);
 	kafka(app, mb);
 	app->drv->metrics(app, mb);
-	memory(mb);
+	bcn_mb_process_memory(mb, "beacond");
 }
 
 int bcn_app_ready(struct bcn_app *app, char *why, size_t whylen)

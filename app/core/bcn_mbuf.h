@@ -27,4 +27,14 @@ void bcn_mb_printf(struct bcn_mbuf *m, const char *fmt, ...)
 /* "# HELP name help\n# TYPE name type\n".  Same failure rule. */
 void bcn_mb_family(struct bcn_mbuf *m, const char *name, const char *type, const char *help);
 
+/*
+ * The process-memory families every daemon of the project exports, named
+ * <prefix>_resident_memory_bytes, <prefix>_virtual_memory_bytes (from
+ * /proc/self/statm) and <prefix>_jemalloc_bytes{stat=...} (allocated,
+ * active, resident, mapped, metadata, retained; only when jemalloc is the
+ * allocator: mallctl is looked up weakly, so programs on libc malloc, like
+ * the unit tests, link and report RSS only).  Same failure rule as above.
+ */
+void bcn_mb_process_memory(struct bcn_mbuf *m, const char *prefix);
+
 #endif

@@ -223,11 +223,6 @@ int bcn_kafka_flush(struct bcn_kafka *k, int timeout_ms)
 	return n;
 }
 
-int bcn_kafka_outq(struct bcn_kafka *k)
-{
-	return rd_kafka_outq_len(k->rk);
-}
-
 int bcn_kafka_probe(struct bcn_kafka *k, int timeout_ms)
 {
 	const struct rd_kafka_metadata *md = NULL;

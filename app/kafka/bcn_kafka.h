@@ -85,9 +85,6 @@ void bcn_kafka_poll(struct bcn_kafka *k, int timeout_ms);
  * Returns the number of messages still not delivered (0 = all done). */
 int bcn_kafka_flush(struct bcn_kafka *k, int timeout_ms);
 
-/* Messages queued or in flight.  Any thread.  Can't fail. */
-int bcn_kafka_outq(struct bcn_kafka *k);
-
 /* Ask the cluster for metadata within timeout_ms: 1 if a broker answered,
  * 0 if none did.  Blocks; call from a thread that may block. */
 int bcn_kafka_probe(struct bcn_kafka *k, int timeout_ms);

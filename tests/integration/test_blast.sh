@@ -57,7 +57,9 @@ usage_err --target localhost.example:7070
 usage_err --users 0
 usage_err extra-argument
 
-# non-loopback targets: refused, exit 2, nothing opened or sent
+# non-loopback targets: refused, exit 2, nothing opened or sent.  These
+# addresses (documentation and private ranges) are never contacted: the
+# refusal comes before any socket exists, which strace checks below.
 for t in 192.0.2.1:7070 10.0.0.1:8080 '[2001:db8::1]:7070' 0.0.0.0:7070; do
 	rm -f "$W/refused.ndjson"
 	rc=0

@@ -32,6 +32,9 @@ sys.path.insert(0, __import__("os").path.dirname(__file__))
 import pkt  # noqa: E402
 
 CLI_MAC = pkt.mac("02:00:00:00:77:02")
+# Addresses of the test's own hosts: they exist only inside the network
+# namespace test_dpdk_pcap.sh creates (dp_netns), on beacond's TAP exception
+# interface there; the frames reach beacond from a pcap file, not a network.
 CLI4, SRV4 = pkt.ip4("10.77.0.2"), pkt.ip4("10.77.0.1")
 CLI6, SRV6 = pkt.ip6("fd77::2"), pkt.ip6("fd77::1")
 SUB = "7f9c1e2a-0000-4000-8000-000000000001"

@@ -100,6 +100,12 @@ fam_src = glob.glob(os.path.join(root, "app/core/*.c")) + glob.glob(os.path.join
 for f in fam_src:
     for m in re.finditer(r'"((?:beacond|beacon_etl)_[a-z0-9_]+)', open(f, errors="replace").read()):
         known.add(m.group(1))
+# families named from a prefix by bcn_mb_process_memory (app/core/bcn_mbuf.c):
+# each prefix passed to it times each "%s_<suffix>" name the helper formats
+suffixes = re.findall(r'"%s(_[a-z0-9_]+)"', open(os.path.join(root, "app/core/bcn_mbuf.c")).read())
+for f in fam_src:
+    for m in re.finditer(r'bcn_mb_process_memory\(\w+, "([a-z0-9_]+)"\)', open(f, errors="replace").read()):
+        known.update(m.group(1) + sfx for sfx in suffixes)
 for k in list(known):  # histograms' series
     known.update({k + "_bucket", k + "_sum", k + "_count"})
 known.update({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped"})
