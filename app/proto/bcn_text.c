@@ -5,8 +5,59 @@
  * accept and reject exactly the same values.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "bcn_proto.h"
 
+
+#ifdef __SSE2__
+/*
+ * perf: 16 hex digit pairs of a canonical UUID in SSE2 (part of x86-64):
+ * the 32 digits are gathered without the dashes (five unaligned copies),
+ * checked as a whole, turned into nibbles and packed two by two.  A JSON
+ * beacon carries three or four UUIDs; this is a fifth of the byte loop's
+ * instructions.
+ */
+static inline __m128i hex_nibbles(__m128i x, unsigned *bad)
+{
+	const __m128i nine = _mm_set1_epi8(9), five = _mm_set1_epi8(5);
+	__m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));                 /* '0'..'9' -> 0..9  */
+	__m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')); /* a-f/A-F -> 0..5 */
+	__m128i isd = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);          /* d <= 9 unsigned   */
+	__m128i isl = _mm_cmpeq_epi8(_mm_min_epu8(l, five), l);          /* l <= 5 unsigned   */
+	*bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(isd, isl)) ^ 0xffffu;
+	return _mm_or_si128(_mm_and_si128(isd, d),
+			    _mm_andnot_si128(isd, _mm_add_epi8(l, _mm_set1_epi8(10))));
+}
+
+static inline __m128i hex_pack(__m128i nib)
+{
+	/* 16-bit lane = first digit | second digit << 8 -> first << 4 | second */
+	__m128i t = _mm_or_si128(_mm_slli_epi16(nib, 4), _mm_srli_epi16(nib, 8));
+	return _mm_and_si128(t, _mm_set1_epi16(0x00ff));
+}
+
+int bcn_uuid_parse(const char *s, size_t n, uint8_t out[16])
+{
+	char g[32];
+	unsigned bad = 0;
+
+	if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return -1;
+	memcpy(g, s, 8);
+	memcpy(g + 8, s + 9, 4);
+	memcpy(g + 12, s + 14, 4);
+	memcpy(g + 16, s + 19, 4);
+	memcpy(g + 20, s + 24, 12);
+	__m128i a = hex_nibbles(_mm_loadu_si128((const __m128i *)(const void *)g), &bad);
+	__m128i b = hex_nibbles(_mm_loadu_si128((const __m128i *)(const void *)(g + 16)), &bad);
+	if (bad)
+		return -1;
+	_mm_storeu_si128((__m128i *)(void *)out, _mm_packus_epi16(hex_pack(a), hex_pack(b)));
+	return 0;
+}
+#else
 static const int8_t hexval[256] = {
 	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
 	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
@@ -36,6 +87,7 @@ int bcn_uuid_parse(const char *s, size_t n, uint8_t out[16])
 	memcpy(out, tmp, 16);
 	return 0;
 }
+#endif
 
 void bcn_uuid_format(const uint8_t u[16], char out[36])
 {

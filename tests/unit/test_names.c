@@ -159,6 +159,47 @@ static void test_uuid_reject(void)
 	CU_ASSERT_EQUAL(bcn_uuid_parse(U_ANON "ff", 36, u), 0);
 }
 
+/* The obvious definition, to check bcn_uuid_parse's SIMD/table versions against. */
+static int ref_uuid_parse(const char *s, uint8_t out[16])
+{
+	unsigned o = 0;
+	for (unsigned i = 0; i < 36; i++) {
+		char c = s[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return -1;
+			continue;
+		}
+		unsigned v;
+		if (c >= '0' && c <= '9') v = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f') v = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F') v = (unsigned)(c - 'A' + 10);
+		else return -1;
+		if (o % 2 == 0) out[o / 2] = (uint8_t)(v << 4);
+		else out[o / 2] |= (uint8_t)v;
+		o++;
+	}
+	return 0;
+}
+
+/* Every byte value at every one of the 36 positions, against the reference. */
+static void test_uuid_every_byte(void)
+{
+	char s[37];
+	for (unsigned pos = 0; pos < 36; pos++) {
+		for (unsigned b = 0; b < 256; b++) {
+			memcpy(s, "0123abcd-ef45-6789-ABCD-EF0123456789", 37);
+			s[pos] = (char)b;
+			uint8_t want[16], got[16];
+			memset(got, 0xa5, 16);
+			int rw = ref_uuid_parse(s, want), rg = bcn_uuid_parse(s, 36, got);
+			EXPECT(rw == rg, "pos %u byte 0x%02x: %d, reference %d", pos, b, rg, rw);
+			if (rw == 0 && rg == 0)
+				EXPECT(memcmp(want, got, 16) == 0, "pos %u byte 0x%02x: value differs", pos, b);
+		}
+	}
+}
+
 static void test_uuid_is_nil(void)
 {
 	uint8_t u[16] = { 0 };
@@ -338,6 +379,7 @@ int suite_names(void)
 	    !CU_add_test(s, "reject reason names (ABI order)", test_reason_names) ||
 	    !CU_add_test(s, "types that need a user", test_type_needs_user) ||
 	    !CU_add_test(s, "UUID parse/format round trip", test_uuid_parse_format) ||
+	    !CU_add_test(s, "UUID parse: every byte at every position", test_uuid_every_byte) ||
 	    !CU_add_test(s, "UUID rejects", test_uuid_reject) ||
 	    !CU_add_test(s, "UUID is_nil", test_uuid_is_nil) ||
 	    !CU_add_test(s, "UTF-8 validation and counting", test_utf8_count) ||
