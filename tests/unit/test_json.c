@@ -421,6 +421,31 @@ static void test_numbers(void)
 			    : !strcmp(c[i].field, "score") ? R->score : R->rating;
 		EXPECT(got == c[i].val, "%s: value %lld", buf, (long long)got);
 	}
+	/* every digit count, against strtoull: a ts of 1..13 digits (the
+	 * parser's 8-byte and byte-wise paths; 14+ digits are out of range) */
+	uint64_t seed = 12345;
+	for (int nd = 1; nd <= 20; nd++) {
+		for (int k = 0; k < 200; k++) {
+			char num[32];
+			for (int d = 0; d < nd; d++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				num[d] = (char)('0' + (seed >> 33) % 10);
+			}
+			if (num[0] == '0')
+				num[0] = (char)('1' + k % 9);
+			num[nd] = 0;
+			/* what follows the number varies: '}', ',', ' ', more bytes */
+			snprintf(buf, sizeof(buf), "{\"type\":\"view\",\"ts\":%s%s", num,
+				 k % 3 == 0 ? "}" : k % 3 == 1 ? ",\"position_ms\":7}" : " }   ");
+			int rc = parse(buf);
+			unsigned long long want = strtoull(num, NULL, 10);
+			int ok = nd <= 13 && want <= 4102444800000ull;
+			EXPECT(rc == (ok ? BCN_OK : BCN_R_OUT_OF_RANGE), "%s: got %s", buf,
+			       bcn_reason_name((unsigned)rc));
+			if (ok && rc == BCN_OK)
+				EXPECT((unsigned long long)R->ts == want, "%s: value %lld", buf, (long long)R->ts);
+		}
+	}
 	/* numbers in unknown fields: any valid JSON number is skipped */
 	static const struct jcase u[] = {
 		{ "{\"type\":\"view\",\"n\":99999999999999999999999}", BCN_OK },
