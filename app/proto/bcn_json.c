@@ -75,6 +75,20 @@ static int hex4(const char *p, unsigned *out)
 	return 0;
 }
 
+#ifdef __SSE2__
+/* Bit i set if p[i] is '"', '\\' or a control byte (< 0x20: max_epu8(x,
+ * 0x1f) == 0x1f), for the 16 bytes at p (SSE2 is part of x86-64). */
+static inline unsigned special16(const char *p)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i ctl = _mm_set1_epi8(0x1f);
+	__m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
+				 _mm_cmpeq_epi8(_mm_max_epu8(w, ctl), ctl));
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
 /*
  * Scan a JSON string; j->p is just past the opening quote.  Without escapes
  * the value is returned as a slice of the input (*out = start); with escapes
@@ -89,23 +103,14 @@ static int scan_string(struct jp *j, char *dst, size_t cap, const char **out, si
 	const char *start = j->p, *p = j->p, *end = j->end;
 
 #ifdef __SSE2__
-	/* perf: 16 bytes at a time (SSE2 is part of x86-64): flag every byte
-	 * that is '"', '\\' or < 0x20 (max_epu8(x, 0x1f) == 0x1f), and jump to
-	 * the first one */
-	{
-		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-		const __m128i ctl = _mm_set1_epi8(0x1f);
-		while (end - p >= 16) {
-			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
-			__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
-						 _mm_cmpeq_epi8(_mm_max_epu8(w, ctl), ctl));
-			unsigned bits = (unsigned)_mm_movemask_epi8(m);
-			if (bits) {
-				p += __builtin_ctz(bits);
-				goto found;
-			}
-			p += 16;
+	/* perf: 16 bytes at a time, jumping to the first special byte */
+	while (end - p >= 16) {
+		unsigned bits = special16(p);
+		if (bits) {
+			p += __builtin_ctz(bits);
+			goto found;
 		}
+		p += 16;
 	}
 #endif
 	/* perf: skip 8 bytes at a time while none is '"', '\\' or < 0x20
@@ -513,8 +518,21 @@ int bcn_json_parse(const char *buf, size_t len, struct bcn_record *r, struct bcn
 		if (j.p >= j.end || *j.p != '"')
 			return BCN_R_MALFORMED;
 		j.p++;
-		rc = scan_string(&j, keybuf, sizeof(keybuf), &k, &kn);
 		enum fld f;
+#ifdef __SSE2__
+		/* perf: a key of under 16 plain bytes (all the known ones) is
+		 * found inline, without a call */
+		if (likely(j.end - j.p >= 16)) {
+			unsigned bits = special16(j.p);
+			if (likely(bits) && j.p[__builtin_ctz(bits)] == '"') {
+				kn = (size_t)__builtin_ctz(bits);
+				f = field_of(j.p, kn);
+				j.p += kn + 1;
+				goto have_key;
+			}
+		}
+#endif
+		rc = scan_string(&j, keybuf, sizeof(keybuf), &k, &kn);
 		if (rc == BCN_R_TOO_LONG) {
 			/* an escaped key longer than any we know: skip it */
 			rc = scan_string(&j, NULL, 0, &k, &kn);
@@ -526,6 +544,9 @@ int bcn_json_parse(const char *buf, size_t len, struct bcn_record *r, struct bcn
 		} else {
 			f = field_of(k, kn);
 		}
+#ifdef __SSE2__
+have_key:
+#endif
 		skip_ws(&j);
 		if (j.p >= j.end || *j.p != ':')
 			return BCN_R_MALFORMED;
