@@ -47,7 +47,7 @@ INTEG_DEPS   :=  # what the integration tier needs built
 BEACOND_OBJ  :=  # extra objects linked into beacond (the DPDK driver)
 BEACOND_LIBS :=
 BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
--include drivers/dpdk/module.mk etl/module.mk
+-include drivers/dpdk/module.mk etl/module.mk app/api/module.mk
 
 .PHONY: research run up down docs docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \

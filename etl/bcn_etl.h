@@ -18,6 +18,7 @@
 #include "bcn_ch.h"
 #include "bcn_etl_batch.h"
 #include "bcn_etl_conf.h"
+#include "bcn_etl_pg.h"
 #include "bcn_etl_route.h"
 #include "bcn_etl_rowbin.h"
 #include "bcn_record.h"
@@ -187,6 +188,7 @@ struct bcn_etl {
 	const char *ep[BCN_ETL_MAX_ENDPOINTS];
 	int nep;
 	struct bcn_etl_stream s[BCN_ETL__NSTREAMS];
+	struct bcn_etl_pg *pg;      /* the PostgreSQL sink, NULL unless postgres.enabled */
 	_Atomic int stop;           /* SIGTERM: finish up              */
 	_Atomic int64_t stop_deadline_ms; /* monotonic                  */
 	_Atomic int fatal;          /* a stream hit an unrecoverable error */

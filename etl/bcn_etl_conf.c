@@ -96,6 +96,31 @@ const struct bcn_conf_item bcn_etl_cfg_table[] = {
 	{ "metrics.port", BCN_CONF_INT, "9471", O(metrics_port), 0, 1, 65535, "metrics HTTP port" },
 	{ "shutdown.deadline_ms", BCN_CONF_INT, "10000", O(shutdown_deadline_ms), 0, 0, 3600000,
 	  "on SIGTERM: time to insert and commit the batch in flight before it is abandoned, ms" },
+	{ "postgres.enabled", BCN_CONF_BOOL, "no", O(pg_enabled), 0, 0, 0,
+	  "also apply likes, bookmarks, reviews and viewing progress of registered users to the "
+	  "read side's PostgreSQL current-state tables (etl/pg/V*.sql; its own thread and consumer group)" },
+	{ "postgres.conninfo", BCN_CONF_STR, "host=127.0.0.1 port=5432 user=postgres dbname=ugc",
+	  O(pg_conninfo), S(pg_conninfo), 0, 0, "libpq connection string (key=value ... or postgresql:// URI)" },
+	{ "postgres.group", BCN_CONF_STR, "beacon-etl-pg", O(pg_group), S(pg_group), 0, 0,
+	  "consumer group of the sink (reads the views and actions topics)" },
+	{ "postgres.batch_rows", BCN_CONF_INT, "5000", O(pg_batch_rows), 0, 1, 200000,
+	  "records per transaction: flush when the batch holds this many (array buffers preallocated for it)" },
+	{ "postgres.flush_ms", BCN_CONF_INT, "200", O(pg_flush_ms), 0, 1, 3600000,
+	  "flush this long after the batch's first record, ms (bounds how soon a user sees their own "
+	  "like or bookmark: docs/read-api.md)" },
+	{ "postgres.text_kbytes", BCN_CONF_INT, "4096", O(pg_text_kbytes), 0, 64, 1048576,
+	  "review text per batch, KiB, as encoded in the text[] parameter (preallocated); flush early "
+	  "when the next review's does not fit" },
+	{ "postgres.max_record_bytes", BCN_CONF_INT, "32768", O(pg_max_record_bytes), 0, 1024, 1048576,
+	  "larger records are skipped (counted as too_large); also sizes the text decode buffer" },
+	{ "postgres.connect_timeout_ms", BCN_CONF_INT, "5000", O(pg_connect_timeout_ms), 0, 1000, 600000,
+	  "connect timeout, ms (libpq counts whole seconds, at least 2)" },
+	{ "postgres.statement_timeout_ms", BCN_CONF_INT, "30000", O(pg_statement_timeout_ms), 0, 100,
+	  3600000, "the session's statement_timeout, ms (an apply that runs longer is rolled back and retried)" },
+	{ "postgres.backoff_min_ms", BCN_CONF_INT, "100", O(pg_backoff_min_ms), 0, 1, 600000,
+	  "first retry delay after a failed transaction or connect, ms (doubles each time, with jitter)" },
+	{ "postgres.backoff_max_ms", BCN_CONF_INT, "10000", O(pg_backoff_max_ms), 0, 1, 3600000,
+	  "cap of the retry delay, ms" },
 };
 const size_t bcn_etl_cfg_table_len = sizeof(bcn_etl_cfg_table) / sizeof(bcn_etl_cfg_table[0]);
 
@@ -186,6 +211,31 @@ int bcn_etl_cfg_check(const struct bcn_etl_cfg *c, char *err, size_t errlen)
 		any |= c->s[i].enabled;
 		if (c->s[i].enabled && !c->s[i].topic[0]) {
 			snprintf(err, errlen, "%s.topic must not be empty", bcn_etl_stream_name(i));
+			return -1;
+		}
+	}
+	if (c->pg_enabled) {
+		any = 1;
+		if (c->pg_backoff_min_ms > c->pg_backoff_max_ms) {
+			snprintf(err, errlen, "postgres.backoff_min_ms exceeds postgres.backoff_max_ms");
+			return -1;
+		}
+		if (!c->pg_group[0] || !c->pg_conninfo[0]) {
+			snprintf(err, errlen, "postgres.group and postgres.conninfo must not be empty");
+			return -1;
+		}
+		if (c->pg_statement_timeout_ms + c->pg_connect_timeout_ms >= c->max_poll_interval_ms) {
+			snprintf(err, errlen, "postgres.statement_timeout_ms + connect_timeout_ms must be "
+					      "below kafka.max_poll_interval_ms");
+			return -1;
+		}
+		if (c->pg_text_kbytes * 1024 < 2 * c->pg_max_record_bytes + 16) {
+			snprintf(err, errlen, "postgres.text_kbytes must hold one review of "
+					      "postgres.max_record_bytes escaped (2 x max_record_bytes)");
+			return -1;
+		}
+		if (!c->s[BCN_ETL_VIEWS].topic[0] || !c->s[BCN_ETL_ACTIONS].topic[0]) {
+			snprintf(err, errlen, "postgres: views.topic and actions.topic must not be empty");
 			return -1;
 		}
 	}

@@ -67,6 +67,18 @@ struct bcn_etl_cfg {
 	int64_t metrics_port;
 	/* [shutdown] */
 	int64_t shutdown_deadline_ms;
+	/* [postgres]: the current-state sink (etl/bcn_etl_pg.c) */
+	int pg_enabled;
+	char pg_conninfo[512];      /* libpq connection string */
+	char pg_group[64];          /* its consumer group */
+	int64_t pg_batch_rows;      /* records per transaction (preallocated) */
+	int64_t pg_flush_ms;
+	int64_t pg_text_kbytes;     /* review text per batch (preallocated) */
+	int64_t pg_max_record_bytes;
+	int64_t pg_connect_timeout_ms;
+	int64_t pg_statement_timeout_ms;
+	int64_t pg_backoff_min_ms;
+	int64_t pg_backoff_max_ms;
 };
 
 extern const struct bcn_conf_item bcn_etl_cfg_table[];

@@ -262,6 +262,8 @@ void bcn_etl_metrics(struct bcn_etl *etl, struct bcn_mbuf *mb)
 	lag(etl, mb);
 	streams(etl, mb);
 	tables(etl, mb);
+	if (etl->pg)
+		bcn_etl_pg_metrics(etl->pg, mb);
 	bcn_mb_process_memory(mb, "beacon_etl");
 }
 
@@ -282,6 +284,8 @@ int bcn_etl_ready(struct bcn_etl *etl, char *why, size_t whylen)
 			return 0;
 		}
 	}
+	if (etl->pg && !bcn_etl_pg_ready(etl->pg, why, whylen))
+		return 0;
 	snprintf(why, whylen, "ok");
 	return 1;
 }
@@ -333,6 +337,10 @@ static void handle(void *ctx, const struct bcn_http_req *req, struct bcn_http_re
 		FOR_STREAMS(c->etl, s)
 		if (!atomic_load(&s->running) && !atomic_load(&c->etl->stop)) {
 			reply(resp, 503, "a stream thread has stopped\n");
+			return;
+		}
+		if (c->etl->pg && !bcn_etl_pg_running(c->etl->pg) && !atomic_load(&c->etl->stop)) {
+			reply(resp, 503, "the postgres sink thread has stopped\n");
 			return;
 		}
 		reply(resp, 200, "ok\n");

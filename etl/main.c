@@ -7,6 +7,10 @@
  *   beacon-etl --config-markdown  the same as a Markdown table (docs/etl.md)
  *   beacon-etl --check-config     load and validate FILE, then exit
  *
+ * With postgres.enabled, one more thread (etl/bcn_etl_pg.c) applies likes,
+ * bookmarks, reviews and viewing progress to PostgreSQL's current-state
+ * tables, with its own consumer group.
+ *
  * Start-up allocates every batch buffer and row slot (and touches them, so
  * RSS is at its working size from the start), creates one consumer, DLQ
  * producer and ClickHouse connection per enabled stream, then starts one
@@ -39,7 +43,11 @@ static void usage(FILE *f)
 	fprintf(f, "usage: beacon-etl --config FILE [--check-config]\n"
 		   "       beacon-etl [--config FILE] --print-config | --config-markdown\n"
 		   "  Consumes ugc.views, ugc.events and ugc.actions and inserts every record into\n"
-		   "  its ClickHouse table exactly once in effect.  See docs/etl.md.\n");
+		   "  its ClickHouse table exactly once in effect.  With [postgres] enabled = yes it\n"
+		   "  also applies registered users' likes, bookmarks, reviews and viewing progress\n"
+		   "  to PostgreSQL's current-state tables (etl/pg/).  --print-config lists every\n"
+		   "  key ([kafka] [clickhouse] [tables] [views] [events] [actions] [retry]\n"
+		   "  [rebalance] [metrics] [shutdown] [postgres]).  See docs/etl.md, etl/README.md.\n");
 }
 
 static int load_config(struct bcn_etl_cfg *cfg, const char *path, char *err, size_t errlen)
@@ -122,10 +130,13 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS && !rc; i++)
 		if (etl.cfg.s[i].enabled)
 			rc = bcn_etl_stream_setup(&etl, i, err, sizeof(err));
+	if (!rc && etl.cfg.pg_enabled && !(etl.pg = bcn_etl_pg_new(&etl, err, sizeof(err))))
+		rc = -1;
 	if (rc || !(ctl = bcn_etl_ctl_new(&etl, err, sizeof(err)))) {
 		fprintf(stderr, "beacon-etl: start-up failed: %s\n", err);
 		for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++)
 			bcn_etl_stream_fini(&etl.s[i]);
+		bcn_etl_pg_free(etl.pg);
 		return 1;
 	}
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++) {
@@ -138,16 +149,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	size_t pool = 0;
+	if (etl.pg && bcn_etl_pg_start(etl.pg)) {
+		fprintf(stderr, "beacon-etl: cannot start the postgres sink\n");
+		return 1;
+	}
+	size_t pool = bcn_etl_pg_pool_bytes(etl.pg);
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++)
 		for (int k = 0; k < etl.s[i].nslots; k++)
 			for (int t = 0; t < etl.s[i].ntab; t++)
 				pool += etl.s[i].slot[k].tb[t].cap + etl.s[i].slot[k].tb[t].rbcap +
 					etl.s[i].slot[k].tb[t].max * sizeof(struct bcn_etl_row);
-	fprintf(stderr, "beacon-etl: %s: streams%s%s%s, kafka %s, clickhouse %s (%d endpoint(s)), "
+	fprintf(stderr, "beacon-etl: %s: streams%s%s%s%s, kafka %s, clickhouse %s (%d endpoint(s)), "
 			"batch pools %zu MiB, format %s, %lld insert(s) in flight per stream, metrics %s:%lld\n",
 		BCN_VERSION, etl.s[0].etl ? " views" : "", etl.s[1].etl ? " events" : "",
-		etl.s[2].etl ? " actions" : "", etl.cfg.brokers, etl.cfg.endpoints, etl.nep,
+		etl.s[2].etl ? " actions" : "", etl.pg ? " postgres" : "", etl.cfg.brokers, etl.cfg.endpoints, etl.nep,
 		pool >> 20, etl.cfg.format, (long long)etl.cfg.inflight, etl.cfg.metrics_addr, (long long)etl.cfg.metrics_port);
 
 	int fatal = 0;
@@ -179,6 +194,7 @@ int main(int argc, char **argv)
 		int alive = 0;
 		for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++)
 			alive |= etl.s[i].etl && atomic_load(&etl.s[i].running);
+		alive |= bcn_etl_pg_running(etl.pg);
 		if (!alive)
 			break;
 		bcn_etl_ctl_poll(ctl, 50);
@@ -193,10 +209,17 @@ int main(int argc, char **argv)
 			rows += BCN_GET(s->t[t].rows);
 		dropped += BCN_GET(s->dropped_shutdown);
 	}
+	uint64_t pg_applied = 0, pg_dropped = 0;
+	bcn_etl_pg_totals(etl.pg, &pg_applied, &pg_dropped);
+	bcn_etl_pg_free(etl.pg); /* joins its thread */
 	bcn_etl_ctl_free(ctl);
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++)
 		bcn_etl_stream_fini(&etl.s[i]);
 	curl_global_cleanup();
+	if (etl.cfg.pg_enabled)
+		fprintf(stderr, "beacon-etl: postgres sink stopped: %llu records applied, %llu batch(es) "
+				"abandoned at the deadline\n",
+			(unsigned long long)pg_applied, (unsigned long long)pg_dropped);
 	fprintf(stderr, "beacon-etl: stopped: %llu rows inserted, %llu batch(es) abandoned at the "
 			"deadline%s\n",
 		(unsigned long long)rows, (unsigned long long)dropped, fatal ? " (after a fatal error)" : "");

@@ -7,8 +7,9 @@ ETL_HDR     := $(wildcard etl/*.h)
 # beacond's HTTP engine and text buffer, for /metrics (no other app code)
 ETL_APP_SRC := drivers/socket/bcn_http.c app/core/bcn_mbuf.c
 ETL_APP_OBJ := $(ETL_APP_SRC:%.c=$(B)/%.o)
-ETL_INCS    := -Ietl
-ETL_LIBS    := -lrdkafka -lcurl -lhttp_parser -lm
+# libpq (the PostgreSQL state sink, bcn_etl_pg.c): Debian's libpq-dev
+ETL_INCS    := -Ietl -I/usr/include/postgresql
+ETL_LIBS    := -lrdkafka -lcurl -lpq -lhttp_parser -lm
 ETL_UNIT    := $(wildcard tests/unit/etl/*.c)
 
 $(B)/etl/%.o $(B)/tests/unit/etl/%.o: CFLAGS += $(ETL_INCS)

@@ -9,6 +9,7 @@ PKGS="$PKGS clickhouse-server clickhouse-client zookeeper curl iproute2"  # Clic
 PKGS="$PKGS gnuplot-nox"  # beacon-etl soak plot (perf/soak_etl.sh)
 PKGS="$PKGS graphviz fonts-dejavu-core python3-yaml"  # docs/diagrams/render.sh; monitoring tests (PyYAML)
 PKGS="$PKGS ansible ansible-lint debootstrap zstd"  # provisioning/ansible tests (test_ansible_*.sh)
+PKGS="$PKGS postgresql-15 postgresql-client-15 libpq-dev"  # read side: etl/pg (state store), beacon-api
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

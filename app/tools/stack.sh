@@ -3,16 +3,20 @@
 # `make up` and `make down`:
 #
 #   ClickHouse (single node, etl/clickhouse/ch-single.sh) + schema migration
+#   PostgreSQL (etl/pg/pg-local.sh: the read side's current-state tables)
 #   kafka-dev (librdkafka's mock cluster)
-#   beacond (socket driver)  →  Kafka  →  beacon-etl  →  ClickHouse
+#   beacond (socket driver)  →  Kafka  →  beacon-etl  →  ClickHouse (analytics)
+#                                                   └→  PostgreSQL  →  beacon-api (the site's reads)
 #
 #   stack.sh up      start everything, wait until each part is ready, print
 #                    the ports and write them to build/stack.env
 #   stack.sh down    stop everything `up` started (by the pids it recorded)
 #   stack.sh run     up, a bounded synthetic audience through beacond for
 #                    RUN_SECONDS (default 60) with a progress line every 5 s,
-#                    wait until every accepted beacon is a row in ClickHouse,
-#                    print the report, down (also on failure or Ctrl-C)
+#                    wait until every accepted beacon is a row in ClickHouse
+#                    and the PostgreSQL sink has caught up, print the report
+#                    (with the read API's answers for the busiest user and
+#                    film), down (also on failure or Ctrl-C)
 #
 # Everything listens on 127.0.0.1; state lives under build/stack/.  Every
 # wait has a deadline and says what it waited for.  Binaries must be built
@@ -27,6 +31,9 @@ BEACON_UDP=${BEACON_UDP:-7070}
 BEACON_HTTP=${BEACON_HTTP:-8080}
 BEACON_METRICS=${BEACON_METRICS:-9470}
 ETL_METRICS=${ETL_METRICS:-9471}
+PG_PORT=${PG_PORT:-15432}
+API_PORT=${API_PORT:-8090}
+API_METRICS=${API_METRICS:-9472}
 JWT_KEY=${JWT_KEY:-dev-key}
 RUN_SECONDS=${RUN_SECONDS:-60}
 
@@ -67,13 +74,14 @@ ch_query() {
 }
 
 up() {
-	[ -x build/beacond ] && [ -x build/beacon-etl ] && [ -x build/kafka-dev ] && [ -x build/beacon-blast ] ||
+	[ -x build/beacond ] && [ -x build/beacon-etl ] && [ -x build/kafka-dev ] && [ -x build/beacon-blast ] &&
+		[ -x build/beacon-api ] && [ -x build/beacon-lint ] ||
 		die "binaries missing: run 'make' first (make run / make up build them)"
 	if [ -f "$S/beacond.pid" ] && kill -0 "$(cat "$S/beacond.pid")" 2>/dev/null; then
 		die "a stack is already running (build/stack.env); 'make down' first"
 	fi
 	mkdir -p "$S"
-	log "[1/5] ClickHouse (single node) on 127.0.0.1:$CH_HTTP_PORT"
+	log "[1/7] ClickHouse (single node) on 127.0.0.1:$CH_HTTP_PORT"
 	etl/clickhouse/ch-single.sh start "$S/clickhouse" "$CH_HTTP_PORT" "$CH_TCP_PORT" > "$S/clickhouse.env" ||
 		die "ClickHouse did not start (see $S/clickhouse/)"
 	CLICKHOUSE_HTTP=http://127.0.0.1:$CH_HTTP_PORT
@@ -81,13 +89,19 @@ up() {
 		die "schema migration failed: $(tail -3 "$S/migrate.log")"
 	log "      schema applied ($(grep -c . "$S/migrate.log") lines in $S/migrate.log)"
 
-	log "[2/5] kafka-dev (16 partitions per topic)"
+	log "[2/7] PostgreSQL (read side) on 127.0.0.1:$PG_PORT"
+	sh etl/pg/pg-local.sh start "$S/pg" "$PG_PORT" > "$S/pg.env" 2> "$S/pg.log" ||
+		die "PostgreSQL did not start: $(tail -3 "$S/pg.log")"
+	. "$S/pg.env"
+	log "      schema: $(grep 'migrate:' "$S/pg.log" | tr '\n' ' ')"
+
+	log "[3/7] kafka-dev (16 partitions per topic)"
 	rm -f "$S/kafka.bootstrap"
 	start kafka build/kafka-dev --partitions 16 --bootstrap-file "$S/kafka.bootstrap"
 	wait_for 15 "kafka-dev's bootstrap file" test -s "$S/kafka.bootstrap"
 	KAFKA_BOOTSTRAP=$(cat "$S/kafka.bootstrap")
 
-	log "[3/5] beacond: UDP $BEACON_UDP, HTTP $BEACON_HTTP, metrics $BEACON_METRICS"
+	log "[4/7] beacond: UDP $BEACON_UDP, HTTP $BEACON_HTTP, metrics $BEACON_METRICS"
 	cat > "$S/beacond.ini" <<EOF
 [node]
 name = dev-1
@@ -106,17 +120,34 @@ EOF
 	start beacond build/beacond --config "$S/beacond.ini"
 	wait_for 30 "beacond /readyz" curl -sf "http://127.0.0.1:$BEACON_METRICS/readyz"
 
-	log "[4/5] beacon-etl: metrics $ETL_METRICS"
+	log "[5/7] beacon-etl (ClickHouse streams + PostgreSQL sink): metrics $ETL_METRICS"
 	cat > "$S/beacon-etl.ini" <<EOF
 [kafka]
 brokers = $KAFKA_BOOTSTRAP
 [clickhouse]
 endpoints = $CLICKHOUSE_HTTP
+[postgres]
+enabled = yes
+conninfo = $PG_CONNINFO
 [metrics]
 port = $ETL_METRICS
 EOF
 	start etl build/beacon-etl --config "$S/beacon-etl.ini"
 	wait_for 30 "beacon-etl /readyz" curl -sf "http://127.0.0.1:$ETL_METRICS/readyz"
+
+	log "[6/7] beacon-api (read API): HTTP $API_PORT, metrics $API_METRICS"
+	cat > "$S/beacon-api.ini" <<EOF
+[api]
+port = $API_PORT
+[metrics]
+port = $API_METRICS
+[pg]
+conninfo = $PG_CONNINFO
+[auth]
+jwt_keys = $JWT_KEY
+EOF
+	start api build/beacon-api --config "$S/beacon-api.ini"
+	wait_for 30 "beacon-api /readyz" curl -sf "http://127.0.0.1:$API_METRICS/readyz"
 
 	cat > "$ENV" <<EOF
 KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP
@@ -125,9 +156,12 @@ BEACON_UDP=127.0.0.1:$BEACON_UDP
 BEACON_HTTP=http://127.0.0.1:$BEACON_HTTP
 BEACON_METRICS=http://127.0.0.1:$BEACON_METRICS
 ETL_METRICS=http://127.0.0.1:$ETL_METRICS
+PG_CONNINFO='$PG_CONNINFO'
+READ_API=http://127.0.0.1:$API_PORT
+READ_API_METRICS=http://127.0.0.1:$API_METRICS
 JWT_KEY=$JWT_KEY
 EOF
-	log "[5/5] up; ports in $ENV:"
+	log "[7/7] up; ports in $ENV (a read API token: build/beacon-lint --jwt-key $JWT_KEY --sign-token USER_UUID):"
 	sed 's/^/      /' "$ENV"
 }
 
@@ -146,7 +180,11 @@ stop_pid() { # NAME
 
 down() {
 	# producers first, so that everything accepted can still flow downstream
-	for n in blast-udp blast-bin blast-http beacond etl kafka; do stop_pid "$n"; done
+	for n in blast-udp blast-bin blast-http beacond etl api kafka; do stop_pid "$n"; done
+	if [ -d "$S/pg" ]; then
+		sh etl/pg/pg-local.sh stop "$S/pg" > /dev/null 2>&1 || true
+		log "stopped PostgreSQL"
+	fi
 	if [ -d "$S/clickhouse" ]; then
 		etl/clickhouse/ch-single.sh stop "$S/clickhouse" > /dev/null 2>&1 || true
 		log "stopped ClickHouse"
@@ -163,6 +201,49 @@ rows_in_clickhouse() {
 		SELECT uniqExact(event_id) FROM ugc.likes UNION ALL
 		SELECT uniqExact(event_id) FROM ugc.reviews UNION ALL
 		SELECT uniqExact(event_id) FROM ugc.bookmarks)" | tr -d ' \n'
+}
+
+# The read side: what beacon-api answers the site for the most active
+# registered user and the most liked film of the run.
+read_report() {
+	pq() { psql "$PG_CONNINFO" -qAtX -c "$1"; }
+	echo "---- read side (PostgreSQL current state, via beacon-api on 127.0.0.1:$API_PORT) ----"
+	echo "PostgreSQL rows: likes $(pq 'SELECT count(*) FROM likes'), bookmarks $(pq 'SELECT count(*) FROM bookmarks')," \
+		"reviews $(pq 'SELECT count(*) FROM reviews'), progress $(pq 'SELECT count(*) FROM progress')," \
+		"films rated $(pq 'SELECT count(*) FROM film_stats')"
+	echo "sink: applied $(metric "$ETL_METRICS" beacon_etl_pg_records_applied_total) records in" \
+		"$(metric "$ETL_METRICS" beacon_etl_pg_batches_total) transactions; skipped as anonymous" \
+		"$(metric "$ETL_METRICS" 'beacon_etl_pg_records_skipped_total{reason="anonymous"}')"
+	film=$(pq 'SELECT film_id FROM film_stats ORDER BY likes + dislikes DESC, film_id LIMIT 1')
+	user=$(pq 'SELECT user_id FROM progress GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1')
+	if [ -z "$film" ] || [ -z "$user" ]; then
+		echo "(no registered activity to show)"
+		return 0
+	fi
+	tok=$(build/beacon-lint --jwt-key "$JWT_KEY" --sign-token "$user")
+	api() { # PATH [TOKEN]
+		printf '  GET %s\n    ' "$1"
+		if [ -n "${2:-}" ]; then
+			curl -s --max-time 5 -H "Authorization: Bearer $2" "http://127.0.0.1:$API_PORT$1"
+		else
+			curl -s --max-time 5 "http://127.0.0.1:$API_PORT$1"
+		fi | python3 -c '
+import json, sys
+def cut(v):  # long review texts shortened for the report, whole characters
+    if isinstance(v, str): return v if len(v) <= 48 else v[:48] + "..."
+    if isinstance(v, list): return [cut(x) for x in v]
+    if isinstance(v, dict): return {k: cut(x) for k, x in v.items()}
+    return v
+print(json.dumps(cut(json.load(sys.stdin)), ensure_ascii=False))'
+	}
+	echo "most liked film $film:"
+	api "/v1/films/$film/rating"
+	api "/v1/films/$film/reviews?limit=2"
+	echo "most active user $user:"
+	api "/v1/me/history?limit=2" "$tok"
+	api "/v1/me/continue?limit=2" "$tok"
+	api "/v1/me/bookmarks?limit=2" "$tok"
+	api "/v1/me/likes/$film" "$tok"
 }
 
 run() {
@@ -214,6 +295,15 @@ run() {
 		sleep 1
 	done
 
+	log "waiting until the PostgreSQL sink has applied everything (lag 0, no open batch)"
+	end=$(( $(date +%s) + 120 ))
+	until [ "$(metric "$ETL_METRICS" beacon_etl_pg_consumer_lag_records)" = 0 ] &&
+		[ "$(metric "$ETL_METRICS" beacon_etl_pg_batch_in_use_rows)" = 0 ]; do
+		[ "$(date +%s)" -lt "$end" ] ||
+			die "after 120 s the PostgreSQL sink still lags $(metric "$ETL_METRICS" beacon_etl_pg_consumer_lag_records) records"
+		sleep 1
+	done
+
 	echo
 	echo "================ beacond + beacon-etl + ClickHouse: report ================"
 	for f in blast-udp blast-bin blast-http; do
@@ -232,6 +322,7 @@ run() {
 			END { for (r in n) printf "  %-16s %d\n", r, n[r] }' | sort
 	echo "accepted beacons now rows in ClickHouse: $(rows_in_clickhouse) of $accepted"
 	etl/clickhouse/ch-report.sh "http://127.0.0.1:$CH_HTTP_PORT"
+	read_report
 	echo "==========================================================================="
 }
 

@@ -2,7 +2,9 @@
  * test_etl.c - beacon-etl's unit suite (build/test-etl, its own CUnit
  * runner): the config table, record routing by type, ClickHouse error-body
  * parsing and classification, the retry schedule, batch building and the
- * bisection of refused batches against a simulated ClickHouse.
+ * bisection of refused batches against a simulated ClickHouse; with
+ * test_rowbin.c the RowBinary encoder, with test_pg.c the PostgreSQL sink's
+ * pure parts (record -> row, unescaping, text-array literals).
  *
  * Why its own binary: the ETL links librdkafka, libcurl and the HTTP engine
  * but none of beacond's app code; keeping it apart keeps both link lines
@@ -333,6 +335,8 @@ static void test_bisect(void)
 
 /* tests/unit/etl/test_rowbin.c */
 int test_rowbin_register(CU_pSuite s);
+/* tests/unit/etl/test_pg.c */
+int test_pg_register(CU_pSuite s);
 
 int main(void)
 {
@@ -349,7 +353,7 @@ int main(void)
 	    !CU_add_test(s, "backoff schedule", test_backoff) ||
 	    !CU_add_test(s, "batch building", test_batch) ||
 	    !CU_add_test(s, "bisection against a simulated ClickHouse", test_bisect) ||
-	    test_rowbin_register(s)) {
+	    test_rowbin_register(s) || test_pg_register(s)) {
 		CU_cleanup_registry();
 		return 2;
 	}
