@@ -195,6 +195,18 @@ struct bcn_etl {
 	int64_t started_ms;         /* wall */
 };
 
+/*
+ * The timeout to pass to rd_kafka_seek_partitions for ms milliseconds.
+ * librdkafka before 2.1.0 took that argument as microseconds (fixed by
+ * librdkafka PR #4230), so Debian 12's 2.0.2 would give a 5000 ms seek 5 ms
+ * and, on a loaded host, a spurious "seek failed" (which the stream treats
+ * as fatal).  Can't fail.
+ */
+static inline int bcn_etl_seek_timeout_ms(int ms)
+{
+	return rd_kafka_version() < 0x020100ff ? ms * 1000 : ms;
+}
+
 /* Monotonic and wall clocks, ms. */
 int64_t bcn_etl_mono_ms(void);
 int64_t bcn_etl_wall_ms(void);

@@ -120,7 +120,7 @@ static void seek_back(struct bcn_etl_stream *s)
 		rd_kafka_topic_partition_list_add(l, s->cfg->topic, p)->offset = off;
 	}
 	if (l->cnt) {
-		rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, l, 5000);
+		rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, l, bcn_etl_seek_timeout_ms(5000));
 		if (e) {
 			fprintf(stderr, "beacon-etl: %s: seek back failed: %s (exiting: a restart "
 					"resumes from the committed offsets)\n",
