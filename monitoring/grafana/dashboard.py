@@ -14,6 +14,7 @@ import json
 DS = {"type": "prometheus", "uid": "${datasource}"}
 BD = 'instance=~"$instance"'
 ETL = 'instance=~"$etl_instance"'
+API = 'instance=~"$api_instance"'
 
 panels = []
 _id = [0]
@@ -176,13 +177,57 @@ ts("Records consumed/s by stream", "Taken from Kafka.",
    [("sum by (stream) (instance_stream:beacon_etl_records_consumed:rate1m{%s})" % ETL, "{{stream}}")], "short", stack=True)
 end_row()
 
+row("PostgreSQL sink (beacon-etl)")
+ts("Records applied to PostgreSQL/s by kind", "Records in committed transactions of the sink (registered users' likes, bookmarks, reviews, view heartbeats, finishes).",
+   [("sum by (kind) (instance_kind:beacon_etl_pg_records_applied:rate1m{%s})" % ETL, "{{kind}}")], "short", stack=True)
+ts("PostgreSQL sink lag, seconds", "Age of the sink's last committed record while a partition lags; 0 when caught up. Alerts: BeaconEtlPgLagGrowing (over 60 s and rising), BeaconEtlPgLagHigh (over 5 min).",
+   [("job:beacon_etl_pg_lag_seconds:max", "{{job}}")], "s", steps=[(60, "orange"), (300, "red")])
+ts("PostgreSQL sink lag, records", "Kafka high watermark minus the sink's committed offset, summed over partitions and ETL instances.",
+   [("job:beacon_etl_pg_lag_records:sum", "{{job}}")], "short")
+ts("PostgreSQL transactions/s", "Transactions by result (failed ones are retried: BeaconEtlPgErrors), retries, batches dropped uncommitted (BeaconEtlPgBatchesDropped), sink up and paused (BeaconEtlPgSinkFailing).",
+   [("sum by (result) (instance_result:beacon_etl_pg_transactions:rate1m{%s})" % ETL, "{{result}}"),
+    ("sum(instance:beacon_etl_pg_retries:rate5m{%s})" % ETL, "retries"),
+    ("sum(instance:beacon_etl_pg_batches_dropped:rate5m{%s})" % ETL, "batches dropped"),
+    ("beacon_etl_pg_up{%s}" % ETL, "up {{instance}}"),
+    ("beacon_etl_pg_paused{%s}" % ETL, "paused {{instance}}")], "short")
+ts("PostgreSQL transaction time", "Successful transactions, BEGIN to COMMIT (histogram quantiles over 5 minutes).",
+   [("max(instance:beacon_etl_pg_flush_duration_seconds:p50_rate5m{%s})" % ETL, "p50"),
+    ("max(instance:beacon_etl_pg_flush_duration_seconds:p99_rate5m{%s})" % ETL, "p99")], "s")
+ts("Records skipped by the sink/s by reason", "anonymous, player_event and other_type are normal traffic; any other reason is malformed (BeaconEtlPgMalformedRecords).",
+   [("sum by (reason) (instance_reason:beacon_etl_pg_records_skipped:rate5m{%s}) > 0" % ETL, "{{reason}}")], "short", stack=True)
+end_row()
+
+row("Read API (beacon-api)")
+ts("Read API requests/s by endpoint", "Requests answered by beacon-api's handler (other: no such route).",
+   [("sum by (endpoint) (instance_endpoint_status:beacon_api_requests:rate1m{%s})" % API, "{{endpoint}}")], "short", stack=True)
+ts("Read API p99 latency by endpoint", "Handler time (auth, cache, pool wait, query, JSON), 99th percentile over 5 minutes. Objective 20 ms: BeaconApiLatencyHigh on all reads together.",
+   [("max by (endpoint) (instance_endpoint:beacon_api_request_duration_seconds:p99_rate5m{%s})" % API, "{{endpoint}}"),
+    ("max(instance:beacon_api_request_duration_seconds:p99_rate5m{%s})" % API, "all reads")],
+   "s", steps=[(0.02, "red")])
+ts("Read API errors/s by kind", "Requests not answered 200 (store_* and pool_timeout are 503s, internal is 500).",
+   [("sum by (kind) (instance_kind:beacon_api_errors:rate5m{%s}) > 0" % API, "{{kind}}")], "short", stack=True)
+ts("Read API 5xx ratio", "5xx / requests over 5 minutes. BeaconApiErrorRatioHigh above 1%.",
+   [("instance:beacon_api_requests_5xx:ratio_rate5m{%s}" % API, "{{instance}}")],
+   "percentunit", steps=[(0.01, "red")])
+ts("PostgreSQL pool", "Connections held / pg.pool_size, share of requests that waited for one (BeaconApiPoolSaturated above 5%), 503s for lack of one (timeouts, unavailable: BeaconApiStoreUnavailable), probe state.",
+   [("instance:beacon_api_pg_pool_in_use:ratio{%s}" % API, "in use {{instance}}"),
+    ("instance:beacon_api_pg_pool_waits:ratio_rate5m{%s}" % API, "waited {{instance}}"),
+    ("instance:beacon_api_pg_pool_timeouts:rate5m{%s}" % API, "timeouts/s {{instance}}"),
+    ("instance:beacon_api_pg_pool_unavailable:rate5m{%s}" % API, "unavailable/s {{instance}}"),
+    ("beacon_api_pg_up{%s}" % API, "PostgreSQL up {{instance}}")], "short")
+ts("Rating cache hit ratio", "Film rating lookups answered from the cache (entries live cache.ttl_ms).",
+   [("instance:beacon_api_cache_hit:ratio_rate5m{%s}" % API, "{{instance}}")], "percentunit", maxv=1)
+end_row()
+
 row("Memory")
-ts("Resident memory", "Process RSS. Both processes allocate their memory at start-up: the lines must be flat after warm-up.",
+ts("Resident memory", "Process RSS. The processes allocate their memory at start-up: the lines must be flat after warm-up.",
    [("beacond_resident_memory_bytes{%s}" % BD, "beacond {{instance}}"),
-    ("beacon_etl_resident_memory_bytes{%s}" % ETL, "beacon-etl {{instance}}")], "bytes")
-ts("Memory slope (30 min)", "deriv of RSS over 30 minutes. BeacondMemoryGrowth / BeaconEtlMemoryGrowth above 5 MiB/h (1456 B/s) for an hour.",
+    ("beacon_etl_resident_memory_bytes{%s}" % ETL, "beacon-etl {{instance}}"),
+    ("beacon_api_resident_memory_bytes{%s}" % API, "beacon-api {{instance}}")], "bytes")
+ts("Memory slope (30 min)", "deriv of RSS over 30 minutes. BeacondMemoryGrowth / BeaconEtlMemoryGrowth / BeaconApiMemoryGrowth above 5 MiB/h (1456 B/s) for an hour.",
    [("instance:beacond_resident_memory_bytes:deriv30m{%s}" % BD, "beacond {{instance}}"),
-    ("instance:beacon_etl_resident_memory_bytes:deriv30m{%s}" % ETL, "beacon-etl {{instance}}")],
+    ("instance:beacon_etl_resident_memory_bytes:deriv30m{%s}" % ETL, "beacon-etl {{instance}}"),
+    ("instance:beacon_api_resident_memory_bytes:deriv30m{%s}" % API, "beacon-api {{instance}}")],
    "Bps", steps=[(1456, "red")])
 ts("jemalloc", "jemalloc's allocated and resident bytes.",
    [('beacond_jemalloc_bytes{stat=~"allocated|resident",%s}' % BD, "beacond {{stat}} {{instance}}"),
@@ -213,8 +258,8 @@ def qvar(name, label, metric):
 dashboard = {
     "uid": "beacond-overview",
     "title": "beacond overview",
-    "description": "Beacon ingestion: beacond (ingest, rejects, drops, Kafka, rings, HTTP), beacon-etl (lag, ClickHouse inserts, errors) and memory. Source: monitoring/grafana/dashboard.py.",
-    "tags": ["beacond", "beacon-etl", "clickhouse", "kafka"],
+    "description": "Beacon ingestion: beacond (ingest, rejects, drops, Kafka, rings, HTTP), beacon-etl (lag, ClickHouse inserts, errors; its PostgreSQL sink), the read API beacon-api (requests, latency, errors, pool, cache) and memory. Source: monitoring/grafana/dashboard.py.",
+    "tags": ["beacond", "beacon-etl", "beacon-api", "clickhouse", "kafka", "postgresql"],
     "editable": True,
     "graphTooltip": 1,
     "id": None,
@@ -243,6 +288,7 @@ dashboard = {
          "regex": ""},
         qvar("instance", "beacond", "beacond_build_info"),
         qvar("etl_instance", "beacon-etl", "beacon_etl_build_info"),
+        qvar("api_instance", "beacon-api", "beacon_api_build_info"),
     ]},
     "panels": panels,
 }

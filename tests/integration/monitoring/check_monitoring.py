@@ -13,8 +13,9 @@
    used by every panel and target, unique panel ids, every panel has targets.
 5. Every PromQL expression of the dashboard and of the console templates is written to
    OUT_DIR/exprs.rules.yml as a recording rule, so that `promtool check rules` parses them.
-   Each of those and of the rules names a metric that beacond (app/, drivers/) or beacon-etl
-   (etl/) exports, read from their sources, or a recording rule defines.
+   Each of those and of the rules names a metric that beacond (app/, drivers/), beacon-etl
+   (etl/, its PostgreSQL sink included) or beacon-api (app/api/) exports, read from their
+   sources, or a recording rule defines.
 
 Prints one line per problem and exits 1 if there was any.
 """
@@ -93,12 +94,13 @@ for rec in sorted(records):
     if not any(re.search(r"(?<![\w:])" + re.escape(rec) + r"(?![\w:])", e) for e in tested_exprs):
         bad("recording rule %s: no promql_expr_test reads it" % rec)
 
-# ---- known metric names: beacond's and beacon-etl's families + recording rules
+# ---- known metric names: beacond's, beacon-etl's and beacon-api's families + recording rules
 known = set(records)
 fam_src = glob.glob(os.path.join(root, "app/core/*.c")) + glob.glob(os.path.join(root, "app/kafka/*.c")) \
-    + glob.glob(os.path.join(root, "drivers/*/*.c")) + glob.glob(os.path.join(root, "etl/*.c"))
+    + glob.glob(os.path.join(root, "drivers/*/*.c")) + glob.glob(os.path.join(root, "etl/*.c")) \
+    + glob.glob(os.path.join(root, "app/api/*.c"))
 for f in fam_src:
-    for m in re.finditer(r'"((?:beacond|beacon_etl)_[a-z0-9_]+)', open(f, errors="replace").read()):
+    for m in re.finditer(r'"((?:beacond|beacon_etl|beacon_api)_[a-z0-9_]+)', open(f, errors="replace").read()):
         known.add(m.group(1))
 # families named from a prefix by bcn_mb_process_memory (app/core/bcn_mbuf.c):
 # each prefix passed to it times each "%s_<suffix>" name the helper formats
@@ -127,7 +129,7 @@ def metric_names(expr):
 
 exprs = []  # (where, expr)
 
-# ---- rule expressions too: a family renamed in beacond or beacon-etl must fail here
+# ---- rule expressions too: a family renamed in beacond, beacon-etl or beacon-api must fail here
 for f in sorted(glob.glob(os.path.join(root, "monitoring/rules/*.yml"))):
     for g in yaml.safe_load(open(f)).get("groups", []):
         for r in g.get("rules", []):
