@@ -200,8 +200,26 @@ restart)
 	if [ "$3" = zk ]; then
 		start_zk || ch_die "ZooKeeper did not restart"
 	else
-		ch_start_server "$dir" "$3" "$dir/$3"
-		wait_node "$3" || ch_die "$3 did not restart (logs in $dir/$3/log)"
+		# A killed node's sockets outlive it: connections its peers had open
+		# sit in FIN_WAIT2 (up to net.ipv4.tcp_fin_timeout, 60 s) until those
+		# peers close them, and until then its ports can't be bound again
+		# ("Address already in use").  So start again, while that is what
+		# stops it, until a deadline.
+		_end=$(( $(date +%s) + ${CH_RESTART_SECS:-90} ))
+		_try=1
+		while :; do
+			: > "$dir/$3/log/server.err.log" 2>/dev/null || true
+			ch_start_server "$dir" "$3" "$dir/$3"
+			wait_node "$3" && break
+			grep -q 'Address already in use' "$dir/$3/log/server.err.log" 2>/dev/null ||
+				ch_die "$3 did not restart (logs in $dir/$3/log)"
+			[ "$(date +%s)" -lt "$_end" ] ||
+				ch_die "$3 did not restart within ${CH_RESTART_SECS:-90}s: its ports stayed in use (logs in $dir/$3/log)"
+			ch_log "$3: a port of the killed node is still in use (attempt $_try); starting again in 3 s"
+			ch_stop_one "$dir" "$3"
+			_try=$((_try + 1))
+			sleep 3
+		done
 		ch_log "$3 restarted (pid $(ch_pid_of "$dir" "$3"))"
 	fi
 	;;
