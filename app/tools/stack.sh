@@ -230,7 +230,7 @@ read_report() {
 		fi | python3 -c '
 import json, sys
 def cut(v):  # long review texts shortened for the report, whole characters
-    if isinstance(v, str): return v if len(v) <= 48 else v[:48] + "..."
+    if isinstance(v, str): return v if len(v) <= 60 else v[:60] + "..."
     if isinstance(v, list): return [cut(x) for x in v]
     if isinstance(v, dict): return {k: cut(x) for k, x in v.items()}
     return v
