@@ -5,7 +5,8 @@
 # tests/integration/ansible/chroot.sh).  The root is host `target` of an
 # inventory where it is ch1 of a 2 x 2 ClickHouse cluster, zk1 of a 3-member
 # ZooKeeper ensemble, one of two beacond appliances (socket driver), one of two
-# ETLs, and the Prometheus host; its peers have loopback addresses and are
+# ETLs (with the PostgreSQL sink on), the read side's PostgreSQL host, one of
+# two beacon-api instances, and the Prometheus host; its peers have loopback addresses and are
 # never contacted (--limit target).  No service can run in a chroot:
 # deploy_start_services is false there (the roles' default for a chroot
 # connection).
@@ -14,14 +15,21 @@
 #      users, binaries built from this checkout, configs, units;
 #   2. apply again: changed=0 (idempotence);
 #   3. checks of what it produced: users, releases and symlinks, permissions,
-#      ldd of both binaries in the root, --check-config of both configs,
+#      ldd of the three binaries in the root, --check-config of their configs,
 #      config contents, units (systemd-analyze verify in the root), ClickHouse
 #      XML (2 shards x 2 replicas, macros, ZooKeeper), zoo.cfg and myid,
+#      PostgreSQL's conf.d/beacon.conf and pg_hba.conf, the etl/pg files,
 #      promtool check config in the root, rules and consoles;
 #   4. ClickHouse of the root started by this test (not by systemd) on its
 #      generated config: it answers, system.clusters and system.macros are the
 #      inventory's; the role's schema migration task runs against it (tags
 #      clickhouse_schema, single mode: no ZooKeeper here), then again: changed=0;
+#   4b. PostgreSQL of the root started by this test on its generated config: the
+#      role's database, roles, migration and grants tasks (tags pg_state_schema)
+#      run against it, then again: changed=0; the writer and the reader log in
+#      with the conninfo of beacon-etl.ini / beacon-api.ini (pg_hba, scram), the
+#      writer applies a like (trigger into film_stats), the reader reads it and
+#      may not write;
 #   5. rollback: beacond_release pinned to the previous release id re-points
 #      the symlink and nothing else.
 # Mounts (proc, sys under the root) are always removed, even on failure, and
@@ -38,19 +46,25 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 an_require ansible-playbook debootstrap zstd chroot
-[ -x build/beacond ] && [ -x build/beacon-etl ] || it_fail "build/beacond and build/beacon-etl are needed (make all)"
+[ -x build/beacond ] && [ -x build/beacon-etl ] && [ -x build/beacon-api ] ||
+	it_fail "build/beacond, build/beacon-etl and build/beacon-api are needed (make all)"
 CR_WORK=$W
 . tests/integration/ansible/chroot.sh
 
 CH_PID=""
+PG_PID=""
+# stop_server PID SIGNAL: send SIGNAL (TERM, or INT for PostgreSQL's fast
+# shutdown), wait up to 30 s for the exit, then SIGKILL.
+stop_server() {
+	kill -"$2" "$1" 2>/dev/null || true
+	_i=0
+	while kill -0 "$1" 2>/dev/null && [ $_i -lt 150 ]; do sleep 0.2; _i=$((_i + 1)); done
+	kill -KILL "$1" 2>/dev/null || true
+}
 apply_cleanup() {
 	_rc=$?
-	if [ -n "$CH_PID" ]; then
-		kill -TERM "$CH_PID" 2>/dev/null || true
-		_i=0
-		while kill -0 "$CH_PID" 2>/dev/null && [ $_i -lt 150 ]; do sleep 0.2; _i=$((_i + 1)); done
-		kill -KILL "$CH_PID" 2>/dev/null || true
-	fi
+	[ -z "$PG_PID" ] || stop_server "$PG_PID" INT
+	[ -z "$CH_PID" ] || stop_server "$CH_PID" TERM
 	cr_destroy || _rc=1
 	an_cleanup
 	exit $_rc
@@ -74,6 +88,7 @@ free_port() {
 CHP=$(free_port 28123)
 CHT=$(free_port 29000)
 CHI=$(free_port 29009)
+PGP=$(free_port 25432)
 cat > "$W/hosts.yml" <<EOT
 all:
   vars:
@@ -91,6 +106,13 @@ all:
     clickhouse_listen_hosts: [127.0.0.1]
     clickhouse_max_memory_usage: 2000000000
     zookeeper_client_port: 22181
+    pg_state_port: $PGP
+    pg_state_listen_addresses: [127.0.0.1]
+    pg_state_writer_password: test-writer-pw
+    pg_state_reader_password: "test-reader'pw"
+    beacon_etl_pg_enabled: true
+    beacon_api_jwt_keys: test-key-new,test-key-old
+    beacon_api_settings: {cache: {ttl_ms: 2000}}
   children:
     beacon_nodes:
       hosts:
@@ -114,6 +136,13 @@ all:
         target: {}
         zk2: {service_address: 127.0.0.42}
         zk3: {service_address: 127.0.0.43}
+    pg_nodes:
+      hosts:
+        target: {}
+    api_nodes:
+      hosts:
+        target: {}
+        api2: {service_address: 127.0.0.72}
     monitoring:
       hosts:
         target: {}
@@ -154,15 +183,15 @@ it_log "apply 2: changed=0 in ${T_APPLY2}s (idempotent)"
 # 3. what it produced
 fail_in() { it_fail "$1"; }
 # users: dedicated system users without a login shell
-for u in beacond beacon-etl; do
+for u in beacond beacon-etl beacon-api; do
 	line=$(grep "^$u:" "$R/etc/passwd") || fail_in "user $u missing"
 	uid=$(echo "$line" | cut -d: -f3)
 	[ "$uid" -lt 1000 ] || fail_in "user $u is not a system user (uid $uid)"
 	[ "$(echo "$line" | cut -d: -f7)" = /usr/sbin/nologin ] || fail_in "user $u has a login shell"
 done
-for u in clickhouse prometheus zookeeper; do grep -q "^$u:" "$R/etc/passwd" || fail_in "user $u missing"; done
+for u in clickhouse prometheus zookeeper postgres; do grep -q "^$u:" "$R/etc/passwd" || fail_in "user $u missing"; done
 # releases named by checksum, symlinked, root-owned 0755
-for b in beacond beacon-etl; do
+for b in beacond beacon-etl beacon-api; do
 	id=$(sha256sum "build/$b" | cut -c1-12)
 	[ "$(readlink "$R/usr/local/bin/$b")" = "/opt/beacon/releases/$b-$id" ] || fail_in "/usr/local/bin/$b -> $(readlink "$R/usr/local/bin/$b"), not release $id"
 	[ "$(rstat '%a %U %G' "/opt/beacon/releases/$b-$id")" = "755 root root" ] || fail_in "$b release permissions"
@@ -175,6 +204,8 @@ it_log "users, releases, symlinks, shared libraries: ok"
 [ "$(rstat '%a %U %G' "/etc/beacond/beacond.ini")" = "640 root beacond" ] || fail_in "beacond.ini permissions"
 [ "$(rstat '%a %U %G' "/etc/beacond")" = "750 root beacond" ] || fail_in "/etc/beacond permissions"
 [ "$(rstat '%a %U %G' "/etc/beacon-etl/beacon-etl.ini")" = "640 root beacon-etl" ] || fail_in "beacon-etl.ini permissions"
+[ "$(rstat '%a %U %G' "/etc/beacon-api/beacon-api.ini")" = "640 root beacon-api" ] || fail_in "beacon-api.ini permissions"
+[ "$(rstat '%a %U %G' "/etc/beacon-api")" = "750 root beacon-api" ] || fail_in "/etc/beacon-api permissions"
 ini() { # FILE SECTION KEY: the value
 	awk -v s="[$2]" -v k="$3" '/^\[/ { in_s = ($0 == s) } in_s && $1 == k && $2 == "=" { sub(/^[^=]*= ?/, ""); print; exit }' "$1"
 }
@@ -191,11 +222,24 @@ E=$R/etc/beacon-etl/beacon-etl.ini
 	fail_in "beacon-etl.ini endpoints: $(ini "$E" clickhouse endpoints)"
 [ "$(ini "$E" kafka brokers)" = "127.0.0.1:19092,127.0.0.2:19092" ] || fail_in "beacon-etl.ini brokers"
 [ "$(ini "$E" views batch_rows)" = 32768 ] || fail_in "beacon-etl.ini views.batch_rows"
+[ "$(ini "$E" postgres enabled)" = yes ] || fail_in "beacon-etl.ini postgres.enabled"
+[ "$(ini "$E" postgres conninfo)" = "host=127.0.0.1 port=$PGP dbname=ugc user=beacon_etl password='test-writer-pw'" ] ||
+	fail_in "beacon-etl.ini postgres.conninfo: $(ini "$E" postgres conninfo)"
+A=$R/etc/beacon-api/beacon-api.ini
+for kv in "api address 0.0.0.0" "api port 8090" "metrics port 9472" "auth jwt_keys test-key-new,test-key-old" \
+	"pg pool_size 4" "cache ttl_ms 2000"; do
+	set -- $kv
+	[ "$(ini "$A" "$1" "$2")" = "$3" ] || fail_in "beacon-api.ini [$1] $2 = '$(ini "$A" "$1" "$2")', expected '$3'"
+done
+[ "$(ini "$A" pg conninfo)" = "host=127.0.0.1 port=$PGP dbname=ugc user=beacon_api password='test-reader\\'pw'" ] ||
+	fail_in "beacon-api.ini pg.conninfo: $(ini "$A" pg conninfo)"
 inroot /usr/local/bin/beacond --config /etc/beacond/beacond.ini --check-config > "$W/check-beacond.log" 2>&1 ||
 	fail_in "beacond --check-config in the root: $(cat "$W/check-beacond.log")"
 inroot /usr/local/bin/beacon-etl --config /etc/beacon-etl/beacon-etl.ini --check-config > "$W/check-etl.log" 2>&1 ||
 	fail_in "beacon-etl --check-config in the root: $(cat "$W/check-etl.log")"
-it_log "configs: permissions, contents, --check-config of both: ok"
+inroot /usr/local/bin/beacon-api --config /etc/beacon-api/beacon-api.ini --check-config > "$W/check-api.log" 2>&1 ||
+	fail_in "beacon-api --check-config in the root: $(cat "$W/check-api.log")"
+it_log "configs: permissions, contents, --check-config of all three: ok"
 # units
 U=$R/etc/systemd/system/beacond.service
 for l in "User=beacond" "Group=beacond" "Restart=on-failure" "LimitMEMLOCK=infinity" "CPUAffinity=0 1" \
@@ -207,12 +251,18 @@ grep -q '^RequiresMountsFor=' "$U" && fail_in "beacond.service (socket) waits fo
 for l in "User=beacon-etl" "Restart=on-failure" "LimitMEMLOCK=infinity" "After=clickhouse-server.service"; do
 	grep -qxF "$l" "$R/etc/systemd/system/beacon-etl.service" || fail_in "beacon-etl.service lacks '$l'"
 done
-for u in beacond beacon-etl clickhouse-server prometheus zookeeper; do
+for l in "User=beacon-api" "Group=beacon-api" "Restart=on-failure" "After=postgresql.service" "ProtectSystem=strict" \
+	"ExecStart=/usr/local/bin/beacon-api --config /etc/beacon-api/beacon-api.ini" "WantedBy=multi-user.target"; do
+	grep -qxF "$l" "$R/etc/systemd/system/beacon-api.service" || fail_in "beacon-api.service lacks '$l'"
+done
+grep -qxF "After=postgresql.service" "$R/etc/systemd/system/beacon-etl.service" || fail_in "beacon-etl.service lacks After=postgresql.service"
+for u in beacond beacon-etl beacon-api clickhouse-server prometheus zookeeper postgresql; do
 	[ -L "$R/etc/systemd/system/multi-user.target.wants/$u.service" ] || fail_in "$u.service not enabled"
 	inroot test -e "/etc/systemd/system/multi-user.target.wants/$u.service" || fail_in "$u.service enabled, dangling link"
 done
 if inroot systemd-analyze verify /etc/systemd/system/beacond.service /etc/systemd/system/beacon-etl.service \
-	/etc/systemd/system/zookeeper.service /lib/systemd/system/clickhouse-server.service > "$W/verify.log" 2>&1; then
+	/etc/systemd/system/beacon-api.service /etc/systemd/system/zookeeper.service /lib/systemd/system/clickhouse-server.service \
+	> "$W/verify.log" 2>&1; then
 	VERIFY="systemd-analyze verify: clean"
 else
 	# only complaints about this chroot itself may remain
@@ -255,7 +305,7 @@ done
 # Prometheus
 inroot promtool check config /etc/prometheus/prometheus.yml > "$W/promtool.log" 2>&1 ||
 	fail_in "promtool check config in the root: $(cat "$W/promtool.log")"
-for t in "'127.0.0.1:9470'" "'127.0.0.12:9470'" "'127.0.0.1:9471'" "'127.0.0.22:9471'"; do
+for t in "'127.0.0.1:9470'" "'127.0.0.12:9470'" "'127.0.0.1:9471'" "'127.0.0.22:9471'" "'127.0.0.1:9472'" "'127.0.0.72:9472'"; do
 	grep -qF -- "- $t" "$R/etc/prometheus/prometheus.yml" || fail_in "prometheus.yml lacks target $t"
 done
 for f in monitoring/rules/*.yml; do cmp -s "$f" "$R/etc/prometheus/rules/$(basename "$f")" || fail_in "$f not installed"; done
@@ -263,7 +313,20 @@ for f in monitoring/consoles/*.html monitoring/console_libraries/*; do
 	cmp -s "$f" "$R/etc/prometheus/$(basename "$(dirname "$f")")/$(basename "$f")" || fail_in "$f not installed"
 done
 grep -q -- '--web.console.templates=/etc/prometheus/consoles' "$R/etc/default/prometheus" || fail_in "/etc/default/prometheus"
-it_log "ClickHouse 2x2 cluster config, ZooKeeper ensemble, Prometheus (promtool, rules, consoles): ok"
+# PostgreSQL (read side): settings, pg_hba.conf, etl/pg copied
+P=$R/etc/postgresql/15/main
+for l in "port = $PGP" "listen_addresses = '127.0.0.1'" "password_encryption = 'scram-sha-256'"; do
+	grep -qxF "$l" "$P/conf.d/beacon.conf" || fail_in "conf.d/beacon.conf lacks '$l'"
+done
+grep -q "^include_dir = 'conf.d'" "$P/postgresql.conf" || fail_in "postgresql.conf does not include conf.d"
+[ "$(rstat '%a %U %G' /etc/postgresql/15/main/pg_hba.conf)" = "640 postgres postgres" ] || fail_in "pg_hba.conf permissions"
+for l in "local   all       postgres                 peer map=beacon_admin" "host    ugc  beacon_etl,beacon_api  127.0.0.1/32  scram-sha-256" \
+	"host    ugc  beacon_etl  127.0.0.22/32  scram-sha-256" "host    ugc  beacon_api  127.0.0.72/32  scram-sha-256"; do
+	grep -qxF "$l" "$P/pg_hba.conf" || fail_in "pg_hba.conf lacks '$l'"
+done
+grep -q 'trust' "$P/pg_hba.conf" && fail_in "pg_hba.conf has a trust line"
+for f in etl/pg/migrate.sh etl/pg/V*.sql; do cmp -s "$f" "$R/opt/beacon/pg-schema/$(basename "$f")" || fail_in "$f not copied"; done
+it_log "ClickHouse 2x2 cluster config, ZooKeeper ensemble, Prometheus (promtool, rules, consoles), PostgreSQL conf and pg_hba: ok"
 
 # 4. ClickHouse of the root, started here (policy: no service manager in a chroot)
 chroot --userspec=clickhouse:clickhouse "$R" /usr/sbin/clickhouse-server \
@@ -290,11 +353,41 @@ an_expect_in "$W/migrate1.log" "V001__raw_tables.sql: applied" "migration"
 play migrate2 --tags clickhouse_schema -e clickhouse_run_migration=true -e clickhouse_schema_mode=single
 [ "$(an_sum "$W/migrate2.log" changed)" = 0 ] || fail_in "the second migration run changed something"
 it_log "schema migration task: applied, then changed=0"
-kill -TERM "$CH_PID"
-_i=0
-while kill -0 "$CH_PID" 2>/dev/null && [ $_i -lt 150 ]; do sleep 0.2; _i=$((_i + 1)); done
-kill -KILL "$CH_PID" 2>/dev/null || true
+stop_server "$CH_PID" TERM
 CH_PID=""
+
+# 4b. PostgreSQL of the root, started here (as ClickHouse above)
+inroot install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+chroot --userspec=postgres:postgres "$R" /usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main \
+	-c config_file=/etc/postgresql/15/main/postgresql.conf > "$W/postgres.out" 2>&1 &
+PG_PID=$!
+_end=$(( $(an_now) + 60 ))
+until inroot pg_isready -q -h /var/run/postgresql -p "$PGP"; do
+	kill -0 "$PG_PID" 2>/dev/null || { tail -n 30 "$W/postgres.out" >&2; fail_in "PostgreSQL in the root exited"; }
+	[ "$(an_now)" -lt "$_end" ] || fail_in "PostgreSQL in the root did not accept connections in 60s"
+	sleep 0.5
+done
+play pgschema1 --tags pg_state_schema -e pg_state_run_migration=true
+an_expect_in "$W/pgschema1.log" "migrate: applied V001__state" "PostgreSQL migration"
+[ "$(an_sum "$W/pgschema1.log" changed)" -ge 3 ] || fail_in "the PostgreSQL set-up reported too few changes: $(an_recap "$W/pgschema1.log")"
+play pgschema2 --tags pg_state_schema -e pg_state_run_migration=true
+if [ "$(an_sum "$W/pgschema2.log" changed)" != 0 ]; then
+	grep -B3 '^changed:' "$W/pgschema2.log" >&2 || true
+	fail_in "the second PostgreSQL set-up changed something: $(an_recap "$W/pgschema2.log")"
+fi
+PW=$(ini "$E" postgres conninfo)
+PR=$(ini "$A" pg conninfo)
+pq() { inroot psql "$1" -qAtX -v ON_ERROR_STOP=1 -c "$2"; }
+u=11111111-1111-4111-8111-111111111111 f=22222222-2222-4222-8222-222222222222 e=33333333-3333-4333-8333-333333333333
+pq "$PW" "SELECT apply_likes(ARRAY['$u']::uuid[], ARRAY['$f']::uuid[], ARRAY[1]::smallint[], ARRAY[1]::bigint[], ARRAY[1]::bigint[], ARRAY['$e']::uuid[])" \
+	> "$W/pg-writer.log" 2>&1 || fail_in "the writer (beacon-etl.ini's conninfo) cannot apply a like: $(cat "$W/pg-writer.log")"
+[ "$(pq "$PR" "SELECT likes FROM film_stats WHERE film_id = '$f'" 2>&1)" = 1 ] ||
+	fail_in "the reader (beacon-api.ini's conninfo) does not read film_stats: $(pq "$PR" "SELECT likes FROM film_stats" 2>&1)"
+pq "$PR" "DELETE FROM likes" > "$W/pg-reader.log" 2>&1 && fail_in "the reader may delete"
+grep -q 'permission denied' "$W/pg-reader.log" || fail_in "reader's DELETE: $(cat "$W/pg-reader.log")"
+it_log "PostgreSQL started on the generated config: database, roles, migration and grants applied, then changed=0; writer writes, reader reads only"
+stop_server "$PG_PID" INT
+PG_PID=""
 
 # 5. rollback: pin a previous release
 cur=$(sha256sum build/beacond | cut -c1-12)

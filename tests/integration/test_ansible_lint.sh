@@ -25,7 +25,7 @@ it_log "ansible-playbook --syntax-check site.yml: ok"
 
 (cd "$AN_DIR" && ansible-inventory -i inventories/example/hosts.yml --graph) > "$W/graph.log" 2>&1 ||
 	{ cat "$W/graph.log" >&2; it_fail "ansible-inventory --graph"; }
-for g in beacon_nodes dpdk_hosts etl_nodes clickhouse_nodes zookeeper_nodes monitoring; do
+for g in beacon_nodes dpdk_hosts etl_nodes clickhouse_nodes zookeeper_nodes pg_nodes api_nodes monitoring; do
 	an_expect_in "$W/graph.log" "@$g:" "example inventory"
 done
 # The example cluster: shard/replica of every ClickHouse host as the role computes it.
