@@ -225,6 +225,20 @@ void *bcn_etl_stream_main(void *arg);
  * started).  Idempotent. */
 void bcn_etl_stream_fini(struct bcn_etl_stream *s);
 
+/* ---- librdkafka configuration (bcn_etl_stream.c), shared by every consumer ---- */
+
+/* Log callback for rd_kafka_conf_set_log_cb: runs on librdkafka's internal
+ * threads, writes one line to stderr.  Can't fail. */
+void bcn_etl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+/* rd_kafka_conf_set(c, k, v).  Returns 0, or -1 with "kafka: k=v: why" in
+ * err (c unchanged). */
+int bcn_etl_kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen);
+
+/* Apply kafka.extra ("k=v;k=v").  Returns 0, or -1 with a message in err
+ * (the pairs before the bad one are set). */
+int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t errlen);
+
 /* ---- DLQ (bcn_etl_dlq.c) ---- */
 
 /* Create s->dlq.  Returns 0, or -1 with a message in err. */
