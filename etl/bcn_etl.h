@@ -167,6 +167,7 @@ struct bcn_etl_stream {
 	int in_wait;                /* waiting for the inserters (revocation must abort them) */
 	unsigned gen;               /* +1 at every revocation               */
 	int paused;
+	int backed_up;              /* a poll came back full (bcn_etl_poll_full) */
 	int64_t last_hwm_ms;
 
 	/* counters */
@@ -175,6 +176,7 @@ struct bcn_etl_stream {
 	bcn_ctr dlq_n[BCN_ETL_R__COUNT];
 	bcn_ctr dropped_revoke, dropped_shutdown, dropped_other;
 	bcn_ctr assigns, revokes;
+	bcn_ctr fetch_kicks;        /* fetchers restarted after the prefetch queue filled */
 	bcn_ctr dlq_outq;           /* gauge */
 	_Atomic int running;        /* thread alive */
 	_Atomic int failing;        /* inserters retrying right now (count) */
@@ -238,6 +240,26 @@ int bcn_etl_kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, si
 /* Apply kafka.extra ("k=v;k=v").  Returns 0, or -1 with a message in err
  * (the pairs before the bad one are set). */
 int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t errlen);
+
+/* Restart the fetchers of consumer rk after its prefetch queue filled and
+ * drained (librdkafka < 2.3 would leave them idle for up to 1 s): seek each
+ * assigned partition with a position, and for which skip (may be NULL)
+ * returns 0, to that position, asynchronously.  Call on the consumer's
+ * polling thread, right after a poll that returned fewer records than asked
+ * (the queue is empty) when every record polled was taken.  Returns the
+ * partitions moved (0: none), or -1 (nothing changed: the fetchers wake on
+ * their own within 1 s). */
+int bcn_etl_kick_fetchers(rd_kafka_t *rk, int (*skip)(void *arg, const char *topic, int32_t partition),
+			  void *arg);
+
+/* 1 if a poll that returned n records (max asked) of bytes payload+key
+ * bytes says the prefetch queue may have reached its limit: n == max, or
+ * half of queue_kbytes or more came at once (a queue too small to hold max
+ * records).  Then the next short poll should kick the fetchers.  Can't fail. */
+static inline int bcn_etl_poll_full(size_t n, size_t max, size_t bytes, long long queue_kbytes)
+{
+	return n >= max || (unsigned long long)bytes * 2 >= (unsigned long long)queue_kbytes * 1024;
+}
 
 /* ---- DLQ (bcn_etl_dlq.c) ---- */
 

@@ -239,6 +239,12 @@ static void streams(struct bcn_etl *etl, struct bcn_mbuf *mb)
 	bcn_mb_printf(mb, "beacon_etl_rebalances_total{stream=\"%s\",kind=\"assign\"} %llu\n"
 			  "beacon_etl_rebalances_total{stream=\"%s\",kind=\"revoke\"} %llu\n",
 		      s->name, U(BCN_GET(s->assigns)), s->name, U(BCN_GET(s->revokes)));
+	bcn_mb_family(mb, "beacon_etl_fetch_kicks_total", "counter",
+		      "Times the stream restarted librdkafka's fetchers after its prefetch queue had "
+		      "filled and drained (librdkafka < 2.3 would wait up to 1 s).");
+	FOR_STREAMS(etl, s)
+	bcn_mb_printf(mb, "beacon_etl_fetch_kicks_total{stream=\"%s\"} %llu\n", s->name,
+		      U(BCN_GET(s->fetch_kicks)));
 	bcn_mb_family(mb, "beacon_etl_paused", "gauge",
 		      "1 while the stream's partitions are paused because a flush is retrying.");
 	FOR_STREAMS(etl, s)

@@ -497,6 +497,7 @@ struct bcn_etl_pg {
 	int64_t start_ms;
 	unsigned gen;               /* +1 at every revocation */
 	int paused;
+	int backed_up;              /* a poll came back full (bcn_etl_poll_full) */
 	int64_t last_hwm_ms, last_conn_try_ms, last_log_ms;
 	uint64_t log_suppressed;
 	/* counters (one writer: the sink thread) */
@@ -508,6 +509,7 @@ struct bcn_etl_pg {
 	bcn_ctr errors[E__N];
 	bcn_ctr dropped_revoke, dropped_shutdown;
 	bcn_ctr assigns, revokes;
+	bcn_ctr fetch_kicks;
 	bcn_ctr lat_le[BCN_ETL_NLAT], lat_sum_us;
 	bcn_ctr in_use_rows, in_use_bytes; /* gauges */
 	_Atomic int running, up, failing, assigned_n;
@@ -1094,6 +1096,14 @@ static void update_hwm(struct bcn_etl_pg *g)
 		}
 }
 
+/* bcn_etl_kick_fetchers' skip callback: partitions a seek back will move. */
+static int pg_kick_skip(void *arg, const char *topic, int32_t partition)
+{
+	struct bcn_etl_pg *g = arg;
+	int t = topic_of(g, topic);
+	return t < 0 || partition < 0 || partition >= g->nparts || g->parts[t][partition].rewind >= 0;
+}
+
 static void *pg_main(void *arg)
 {
 	struct bcn_etl_pg *g = arg;
@@ -1113,8 +1123,10 @@ static void *pg_main(void *arg)
 		ssize_t n = rd_kafka_consume_batch_queue(g->q, (int)to, msgs, POLL_BATCH);
 		unsigned gen = g->gen;
 		int dropped = 0;
+		size_t polled = 0;
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];
+			polled += m->len + m->key_len;
 			if (dropped || g->gen != gen) {
 				/* revoked or stopping: the rest is read again by whoever owns it */
 			} else if (m->err) {
@@ -1126,6 +1138,13 @@ static void *pg_main(void *arg)
 				dropped = 1;
 			}
 			rd_kafka_message_destroy(m);
+		}
+		if (bcn_etl_poll_full((size_t)n, POLL_BATCH, polled, g->c->queue_kbytes)) {
+			g->backed_up = 1;
+		} else if (g->backed_up && !dropped && g->gen == gen) {
+			g->backed_up = 0;
+			if (!g->paused && bcn_etl_kick_fetchers(g->rk, pg_kick_skip, g) > 0)
+				BCN_INC(g->fetch_kicks, 1);
 		}
 		if (g->msgs && bcn_etl_mono_ms() - g->start_ms >= g->c->pg_flush_ms)
 			(void)flush_or_drop(g, 0);
@@ -1332,6 +1351,10 @@ void bcn_etl_pg_metrics(struct bcn_etl_pg *g, struct bcn_mbuf *mb)
 	bcn_mb_family(mb, "beacon_etl_pg_up", "gauge",
 		      "1 while the PostgreSQL sink holds a working connection (as of its last use).");
 	bcn_mb_printf(mb, "beacon_etl_pg_up %d\n", atomic_load(&g->up));
+	bcn_mb_family(mb, "beacon_etl_pg_fetch_kicks_total", "counter",
+		      "Times the sink restarted librdkafka's fetchers after its prefetch queue had filled "
+		      "and drained (librdkafka < 2.3 would wait up to 1 s).");
+	bcn_mb_printf(mb, "beacon_etl_pg_fetch_kicks_total %llu\n", U(BCN_GET(g->fetch_kicks)));
 	bcn_mb_family(mb, "beacon_etl_pg_paused", "gauge",
 		      "1 while the sink's transaction is retried (its partitions paused).");
 	bcn_mb_printf(mb, "beacon_etl_pg_paused %d\n", atomic_load(&g->failing));

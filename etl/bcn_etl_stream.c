@@ -157,6 +157,21 @@ static void resume_all(struct bcn_etl_stream *s)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* bcn_etl_kick_fetchers' skip callback: partitions seek_back moves. */
+static int kick_skip(void *arg, const char *topic, int32_t partition)
+{
+	const struct bcn_etl_stream *s = arg;
+	(void)topic;
+	return partition < 0 || partition >= s->nparts || s->parts[partition].rewind >= 0;
+}
+
+/* After a short poll that followed a full one (see bcn_etl_kick_fetchers). */
+static void kick_fetchers(struct bcn_etl_stream *s)
+{
+	if (!s->paused && bcn_etl_kick_fetchers(s->rk, kick_skip, s) > 0)
+		BCN_INC(s->fetch_kicks, 1);
+}
+
 /* Serve the consumer for up to ms with every partition paused; a record
  * that still arrives is re-read later.  Stream thread. */
 static void serve_paused(struct bcn_etl_stream *s, int ms)
@@ -942,6 +957,16 @@ static void update_hwm(struct bcn_etl_stream *s)
 	BCN_SET(s->dlq_outq, (uint64_t)rd_kafka_outq_len(s->dlq));
 }
 
+/* 1 if a table of the filling batch holds a quarter of its rows or bytes:
+ * big enough to be worth an INSERT of its own. */
+static int quarter_full(const struct bcn_etl_slot *sl, int ntab)
+{
+	for (int t = 0; t < ntab; t++)
+		if (sl->tb[t].n >= sl->tb[t].max / 4 || sl->tb[t].len >= sl->tb[t].cap / 4)
+			return 1;
+	return 0;
+}
+
 void *bcn_etl_stream_main(void *arg)
 {
 	struct bcn_etl_stream *s = arg;
@@ -964,8 +989,10 @@ void *bcn_etl_stream_main(void *arg)
 		ssize_t n = rd_kafka_consume_batch_queue(s->q, (int)to, msgs, POLL_BATCH);
 		unsigned gen = s->gen;
 		int dropped = 0;
+		size_t polled = 0;
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];
+			polled += m->len + m->key_len;
 			if (unlikely(dropped)) {
 				/* a batch was dropped: if the partitions are still ours
 				 * (same generation), what we polled is read again */
@@ -989,15 +1016,22 @@ void *bcn_etl_stream_main(void *arg)
 		}
 		if (dropped)
 			resume_all(s);
+		if (bcn_etl_poll_full((size_t)n, POLL_BATCH, polled, s->etl->cfg.queue_kbytes)) {
+			s->backed_up = 1;
+		} else if (s->backed_up && !dropped) {
+			s->backed_up = 0;
+			kick_fetchers(s);
+		}
 		sl = &s->slot[s->fill];
 		if (sl->msgs) {
 			/* batch_ms after its first record; or, once nothing more
 			 * came (an empty poll) and no insert is running, a quarter
-			 * of that: the tail of a burst need not wait the whole
-			 * batch_ms, and a trickle still makes <= 4 INSERTs/s */
+			 * of that, or at once if the batch is a quarter full: the
+			 * tail of a burst need not wait the whole batch_ms, and a
+			 * trickle still makes <= 4 INSERTs/s */
 			int64_t age = bcn_etl_mono_ms() - sl->start_ms;
 			int idle = 0;
-			if (n == 0 && age >= s->cfg->batch_ms / 4) {
+			if (n == 0 && (age >= s->cfg->batch_ms / 4 || quarter_full(sl, s->ntab))) {
 				pthread_mutex_lock(&s->mu);
 				idle = !running_jobs(s);
 				pthread_mutex_unlock(&s->mu);
@@ -1057,6 +1091,58 @@ int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t 
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Why this exists: librdkafka before 2.3 stops fetching once its consumer
+ * queue holds queued.max.messages.kbytes (or queued.min.messages), and
+ * looks at the queue again only when its broker thread next wakes up: up
+ * to 1 s later if nothing else wakes it (fetch.queue.backoff.ms, which
+ * bounds this, came in 2.3).  Whenever a consumer waited for an insert, or
+ * simply read slower than the broker sent, the queue filled, the consumer
+ * emptied it in a few ms and then sat idle for most of a second
+ * (perf/RESULTS.md, "## beacon-etl": consumed and inserted rows equal and
+ * flat for 0.3-0.9 s at a time, the fetch debug log "not fetchable:
+ * queued.max.messages.kbytes exceeded" and "fetchable" again on the next
+ * whole second).  A seek is an operation on the partition's broker thread,
+ * so it wakes that thread at once, which then fetches; seeking each
+ * partition to the position the application stands at (the offset after
+ * the last record polled) changes nothing else when the caller's queue is
+ * empty (its last poll came back short) and every record it polled was
+ * taken.  A record a fetch delivers between that poll and the seek is
+ * discarded by the seek's version barrier and fetched again from the same
+ * offset; a fetch in flight for a partition that was not stalled is sent
+ * again.
+ */
+int bcn_etl_kick_fetchers(rd_kafka_t *rk, int (*skip)(void *arg, const char *topic, int32_t partition),
+			  void *arg)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	if (rd_kafka_assignment(rk, &a) || !a)
+		return -1;
+	int kicked = -1;
+	if (!a->cnt || rd_kafka_position(rk, a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(a->cnt ? a->cnt : 1);
+		for (int i = 0; i < a->cnt; i++) {
+			const rd_kafka_topic_partition_t *e = &a->elems[i];
+			/* no position yet: nothing read, the fetcher is not stalled by us */
+			if (e->err || e->offset < 0 || (skip && skip(arg, e->topic, e->partition)))
+				continue;
+			rd_kafka_topic_partition_list_add(l, e->topic, e->partition)->offset = e->offset;
+		}
+		kicked = 0;
+		if (l->cnt) {
+			/* timeout 0: asynchronous, nothing to wait for */
+			rd_kafka_error_t *err = rd_kafka_seek_partitions(rk, l, 0);
+			if (err)
+				rd_kafka_error_destroy(err), kicked = -1;
+			else
+				kicked = l->cnt;
+		}
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+	return kicked;
 }
 
 static int consumer_new(struct bcn_etl_stream *s, char *err, size_t errlen)

@@ -71,7 +71,16 @@ void bcn_ring_commit(struct bcn_ring *r, size_t len)
 		return;
 	}
 	put_hdr(r->buf + (at & r->mask), (uint32_t)len, KIND_REC);
-	atomic_store_explicit(&r->head, at + HDR + align8(len), memory_order_release);
+	uint64_t next = at + HDR + align8(len);
+	atomic_store_explicit(&r->head, next, memory_order_release);
+	/* the next record goes here: ask for its first lines for writing now,
+	 * so that the worker's first stores into it (a large ring's lines are
+	 * long out of cache) do not wait on memory */
+	const uint8_t *n = r->buf + (next & r->mask);
+	__builtin_prefetch(n, 1, 3);
+	__builtin_prefetch(n + 64, 1, 3);
+	__builtin_prefetch(n + 128, 1, 3);
+	__builtin_prefetch(n + 192, 1, 3);
 }
 
 const void *bcn_ring_peek(struct bcn_ring *r, size_t *len)

@@ -25,17 +25,21 @@ it_log "produced $N records; ClickHouse and kafka-dev up"
 
 # Both insert formats, one after the other on the same records (a fresh
 # consumer group and empty tables each time): rowbinary (the default) with
-# two inserts in flight, then jsoneachrow with one.
+# two inserts in flight, then jsoneachrow with one and librdkafka's
+# smallest prefetch queue (256 KiB, well under the ~12 MiB produced), so
+# that it fills again and again and the fetchers are restarted by seeks
+# (bcn_etl_kick_fetchers) all through the run: still exactly N rows.
 pass=0
-for mode in "rowbinary 2" "jsoneachrow 1"; do
+for mode in "rowbinary 2 32768" "jsoneachrow 1 256"; do
 	set -- $mode
-	fmt=$1 inflight=$2
+	fmt=$1 inflight=$2 qkb=$3
 	pass=$((pass + 1))
 	if [ $pass -gt 1 ]; then
 		for t in $ETL_TABLES; do etl_q "TRUNCATE TABLE ugc.$t" > /dev/null; done
 	fi
 	etl_config "$W/etl.ini" "[kafka]
 group_prefix = e2e-$fmt
+queue_kbytes = $qkb
 [clickhouse]
 format = $fmt
 inflight = $inflight
@@ -60,6 +64,7 @@ batch_ms = 300"
 	[ "$(etl_metric beacon_etl_rows_inserted_total)" = "$N" ] || it_fail "rows_inserted_total $(etl_metric beacon_etl_rows_inserted_total) != $N"
 	[ "$(etl_metric beacon_etl_dlq_records_total)" = 0 ] || it_fail "records went to the DLQ"
 	[ "$(etl_metric beacon_etl_retries_total)" = 0 ] || it_fail "retries without a failure"
+	it_log "$fmt: fetchers restarted $(etl_metric beacon_etl_fetch_kicks_total) time(s) (queue_kbytes $qkb)"
 	if [ "$fmt" = rowbinary ]; then
 		# every record beacond writes converts: nothing went as JSON
 		[ "$(etl_metric beacon_etl_table_rowbinary)" = 7 ] || it_fail "not every table is RowBinary"

@@ -196,6 +196,36 @@ static void t_csum_random(void)
 	}
 }
 
+/* Lengths past the vector loop's lane flush (4096 steps of 16 bytes), all
+ * ones (the largest words: a lane that wrapped would show) and random. */
+static void t_csum_long(void)
+{
+	static const size_t lens[] = { 32, 33, 65535, 65536, 65536 + 18, 3 * 65536 + 7 };
+	size_t cap = 3 * 65536 + 16;
+	uint8_t *b = malloc(cap);
+	CU_ASSERT_FATAL(b != NULL);
+	srand(11);
+	for (int fill = 0; fill < 2; fill++) {
+		for (size_t i = 0; i < cap; i++)
+			b[i] = fill ? (uint8_t)rand() : 0xff;
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			size_t n = lens[k];
+			uint64_t r = 0;
+			for (size_t i = 0; i + 1 < n; i += 2)
+				r += (uint32_t)(b[i] << 8 | b[i + 1]);
+			if (n & 1)
+				r += (uint32_t)b[n - 1] << 8;
+			while (r >> 16)
+				r = (r & 0xffff) + (r >> 16);
+			uint16_t got = bcn_csum_fold(bcn_csum_add(0, b, n));
+			uint8_t mem[2];
+			memcpy(mem, &got, 2);
+			CU_ASSERT_EQUAL((mem[0] << 8 | mem[1]), (unsigned)r);
+		}
+	}
+	free(b);
+}
+
 /* ---- classify --------------------------------------------------------------- */
 
 static void t_beacon_encaps(void)
@@ -511,6 +541,7 @@ int main(void)
 	if (!s || !c ||
 	    !CU_add_test(s, "checksum: RFC 1071 example", t_csum_rfc1071) ||
 	    !CU_add_test(s, "checksum: random buffers, any alignment, split sums", t_csum_random) ||
+	    !CU_add_test(s, "checksum: long buffers (vector lanes flushed), all ones", t_csum_long) ||
 	    !CU_add_test(s, "beacon in every encapsulation", t_beacon_encaps) ||
 	    !CU_add_test(s, "classes: checksums, fragments, protocols, ports", t_classes) ||
 	    !CU_add_test(s, "exception classes and names", t_exception_classes) ||
