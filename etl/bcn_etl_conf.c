@@ -37,9 +37,9 @@ const struct bcn_conf_item bcn_etl_cfg_table[] = {
 	{ "kafka.topic_dlq", BCN_CONF_STR, "ugc.dlq", O(topic_dlq), S(topic_dlq), 0, 0,
 	  "dead-letter topic: records that can never be inserted, with the reason in headers" },
 	{ "kafka.queue_kbytes", BCN_CONF_INT, "32768", O(queue_kbytes), 0, 256, 2097151,
-	  "per consumer: librdkafka queued.max.messages.kbytes (prefetched records, KiB); librdkafka "
-	  "2.0 stops fetching a partition for up to ~1 s once this is exceeded, so it must hold more "
-	  "than a batch (perf/RESULTS.md: 16 MiB starved the views stream)" },
+	  "per consumer: librdkafka queued.max.messages.kbytes (prefetched records, KiB); it should "
+	  "hold more than a batch (perf/RESULTS.md: 16 MiB starved the views stream); when it fills, "
+	  "the consumer restarts the fetchers itself (docs/etl.md, Memory)" },
 	{ "kafka.fetch_max_kbytes", BCN_CONF_INT, "8192", O(fetch_max_kbytes), 0, 64, 1048576,
 	  "per consumer: librdkafka fetch.max.bytes, KiB" },
 	{ "kafka.session_timeout_ms", BCN_CONF_INT, "10000", O(session_timeout_ms), 0, 1000, 3600000,
