@@ -1,7 +1,7 @@
 /*
  * bcn_etl_metrics.c - beacon-etl's /metrics page (Prometheus text 0.0.4),
- * /healthz and /readyz, served on metrics.port (9471) with beacond's
- * fixed-memory HTTP engine (drivers/socket/bcn_http.h).
+ * /healthz and /readyz, served on metrics.port (9471) by the control-plane
+ * server the three binaries share (app/core/bcn_ops.h).
  *
  * Why this exists: the ETL's promises (nothing lost, nothing duplicated,
  * bounded memory, lag that recovers) must be observable from outside:
@@ -16,15 +16,11 @@
  * into the server's preallocated response buffer: a scrape allocates nothing.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include "bcn_etl.h"
 #include "bcn_etl_ctl.h"
-#include "bcn_http.h"
 #include "bcn_mbuf.h"
 
 #ifndef BCN_VERSION
@@ -298,124 +294,35 @@ int bcn_etl_ready(struct bcn_etl *etl, char *why, size_t whylen)
 
 /* ---- the HTTP side ------------------------------------------------------- */
 
-#define METRICS_MAX (1u << 20)
-
-struct bcn_etl_ctl {
-	struct bcn_etl *etl;
-	int fd;
-	struct bcn_http_server *http;
-};
-
-static void reply(struct bcn_http_resp *resp, int status, const char *text)
+/* The control plane's callbacks (bcn_ops.h): main thread, inside
+ * bcn_etl_ctl_poll, once per request. */
+static void ops_metrics(void *ctx, struct bcn_mbuf *mb)
 {
-	size_t n = strlen(text);
-	if (n > resp->body_cap)
-		n = resp->body_cap;
-	memcpy(resp->body, text, n);
-	resp->body_len = n;
-	resp->status = status;
-	resp->content_type = "text/plain; charset=utf-8";
+	bcn_etl_metrics(ctx, mb);
 }
 
-/* Handler: runs on the main thread inside bcn_etl_ctl_poll, once per
- * request. */
-static void handle(void *ctx, const struct bcn_http_req *req, struct bcn_http_resp *resp)
+static int ops_healthy(void *ctx, char *why, size_t whylen)
 {
-	struct bcn_etl_ctl *c = ctx;
-#define IS(p) (req->path_len == sizeof(p) - 1 && !memcmp(req->path, p, sizeof(p) - 1))
-	if (req->method != BCN_HTTP_GET && req->method != BCN_HTTP_HEAD) {
-		reply(resp, 405, "method not allowed\n");
-		resp->extra_header = "Allow: GET, HEAD";
-		return;
+	struct bcn_etl *etl = ctx;
+	FOR_STREAMS(etl, s)
+	if (!atomic_load(&s->running) && !atomic_load(&etl->stop)) {
+		snprintf(why, whylen, "a stream thread has stopped");
+		return 0;
 	}
-	if (IS("/metrics")) {
-		struct bcn_mbuf mb;
-		bcn_mb_init(&mb, resp->body, resp->body_cap);
-		bcn_etl_metrics(c->etl, &mb);
-		if (mb.overflow) {
-			reply(resp, 500, "metrics page larger than its buffer\n");
-			return;
-		}
-		resp->status = 200;
-		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-		resp->body_len = mb.len;
-	} else if (IS("/healthz")) {
-		FOR_STREAMS(c->etl, s)
-		if (!atomic_load(&s->running) && !atomic_load(&c->etl->stop)) {
-			reply(resp, 503, "a stream thread has stopped\n");
-			return;
-		}
-		if (c->etl->pg && !bcn_etl_pg_running(c->etl->pg) && !atomic_load(&c->etl->stop)) {
-			reply(resp, 503, "the postgres sink thread has stopped\n");
-			return;
-		}
-		reply(resp, 200, "ok\n");
-	} else if (IS("/readyz")) {
-		char why[160], line[192];
-		int ok = bcn_etl_ready(c->etl, why, sizeof(why));
-		snprintf(line, sizeof(line), "%s\n", ok ? "ready" : why);
-		reply(resp, ok ? 200 : 503, line);
-	} else {
-		reply(resp, 404, "not found: /metrics, /healthz, /readyz\n");
+	if (etl->pg && !bcn_etl_pg_running(etl->pg) && !atomic_load(&etl->stop)) {
+		snprintf(why, whylen, "the postgres sink thread has stopped");
+		return 0;
 	}
-#undef IS
+	return 1;
 }
 
-struct bcn_etl_ctl *bcn_etl_ctl_new(struct bcn_etl *etl, char *err, size_t errlen)
+static int ops_ready(void *ctx, char *why, size_t whylen)
 {
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV,
-				  .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	struct bcn_etl_ctl *c = calloc(1, sizeof(*c));
-	char ps[16];
-	int one = 1, rc;
-	if (!c) {
-		snprintf(err, errlen, "metrics: out of memory");
-		return NULL;
-	}
-	c->etl = etl;
-	snprintf(ps, sizeof(ps), "%lld", (long long)etl->cfg.metrics_port);
-	if ((rc = getaddrinfo(etl->cfg.metrics_addr, ps, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "metrics.address %s: %s", etl->cfg.metrics_addr, gai_strerror(rc));
-		free(c);
-		return NULL;
-	}
-	c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(c->fd, ai->ai_addr, ai->ai_addrlen) || listen(c->fd, 64)) {
-		snprintf(err, errlen, "metrics %s:%s: %s", etl->cfg.metrics_addr, ps, strerror(errno));
-		freeaddrinfo(ai);
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
-		return NULL;
-	}
-	freeaddrinfo(ai);
-	struct bcn_http_limits lim;
-	bcn_http_limits_defaults(&lim);
-	lim.max_conns = 8;
-	lim.body_max = 4096;
-	lim.large_bufs = 0;
-	lim.resp_max = METRICS_MAX;
-	c->http = bcn_http_server_new(c->fd, &lim, handle, c);
-	if (!c->http) {
-		snprintf(err, errlen, "metrics http server: %s", strerror(errno));
-		close(c->fd);
-		free(c);
-		return NULL;
-	}
-	return c;
+	return bcn_etl_ready(ctx, why, whylen);
 }
 
-int bcn_etl_ctl_poll(struct bcn_etl_ctl *c, int timeout_ms)
+struct bcn_ops *bcn_etl_ctl_new(struct bcn_etl *etl, char *err, size_t errlen)
 {
-	return bcn_http_server_poll(c->http, timeout_ms);
-}
-
-void bcn_etl_ctl_free(struct bcn_etl_ctl *c)
-{
-	if (!c)
-		return;
-	bcn_http_server_free(c->http);
-	close(c->fd);
-	free(c);
+	const struct bcn_ops_cb cb = { etl, ops_metrics, ops_healthy, ops_ready };
+	return bcn_ops_new("beacon-etl", etl->cfg.metrics_addr, etl->cfg.metrics_port, 0, &cb, err, errlen);
 }

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	etl.nep = bcn_etl_endpoints(etl.cfg.endpoints, etl.endpoints, BCN_ETL_MAX_ENDPOINTS);
 	for (int i = 0; i < etl.nep; i++)
 		etl.ep[i] = etl.endpoints[i];
-	struct bcn_etl_ctl *ctl = NULL;
+	struct bcn_ops *ctl = NULL;
 	int rc = 0;
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS && !rc; i++)
 		if (etl.cfg.s[i].enabled)
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 
 	int fatal = 0;
 	for (;;) {
-		if (bcn_etl_ctl_poll(ctl, 100) < 0) {
+		if (bcn_ops_poll(ctl, 100) < 0) {
 			fprintf(stderr, "beacon-etl: metrics: epoll failed: %s\n", strerror(errno));
 			fatal = 1;
 			break;
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 		alive |= bcn_etl_pg_running(etl.pg);
 		if (!alive)
 			break;
-		bcn_etl_ctl_poll(ctl, 50);
+		bcn_ops_poll(ctl, 50);
 	}
 	uint64_t rows = 0, dropped = 0;
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++) {
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 	uint64_t pg_applied = 0, pg_dropped = 0;
 	bcn_etl_pg_totals(etl.pg, &pg_applied, &pg_dropped);
 	bcn_etl_pg_free(etl.pg); /* joins its thread */
-	bcn_etl_ctl_free(ctl);
+	bcn_ops_free(ctl);
 	for (unsigned i = 0; i < BCN_ETL__NSTREAMS; i++)
 		bcn_etl_stream_fini(&etl.s[i]);
 	curl_global_cleanup();

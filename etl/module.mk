@@ -5,7 +5,7 @@ ETL_SRC     := $(filter-out etl/main.c,$(wildcard etl/*.c))
 ETL_OBJ     := $(ETL_SRC:%.c=$(B)/%.o)
 ETL_HDR     := $(wildcard etl/*.h)
 # beacond's HTTP engine and text buffer, for /metrics (no other app code)
-ETL_APP_SRC := drivers/socket/bcn_http.c app/core/bcn_mbuf.c
+ETL_APP_SRC := drivers/socket/bcn_http.c app/core/bcn_mbuf.c app/core/bcn_ops.c
 ETL_APP_OBJ := $(ETL_APP_SRC:%.c=$(B)/%.o)
 # libpq (the PostgreSQL state sink, bcn_etl_pg.c): Debian's libpq-dev
 ETL_INCS    := -Ietl -I/usr/include/postgresql

@@ -111,10 +111,10 @@ void bcn_api_serve(void *ctx, const struct bcn_http_req *req, struct bcn_http_re
 void *bcn_api_worker_main(void *arg);
 
 /* ---- bcn_api_ops.c: /metrics, /healthz, /readyz on metrics.port ---------- */
-struct bcn_api_ops;
-struct bcn_api_ops *bcn_api_ops_new(struct bcn_api_app *app, char *err, size_t errlen);
-int bcn_api_ops_start(struct bcn_api_ops *o);
-void bcn_api_ops_stop(struct bcn_api_ops *o);
+/* The listener (bcn_ops.h), bound, its buffers allocated; NULL with err
+ * on failure.  Run it with bcn_ops_start, close it with bcn_ops_free. */
+struct bcn_ops;
+struct bcn_ops *bcn_api_ops_new(struct bcn_api_app *app, char *err, size_t errlen);
 void bcn_api_metrics(struct bcn_api_app *app, struct bcn_mbuf *mb);
 
 #endif

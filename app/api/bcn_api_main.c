@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bcn_api_app.h"
+#include "bcn_ops.h"
 
 #ifndef BCN_VERSION
 #define BCN_VERSION "dev"
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct bcn_api_ops *ops = NULL;
+	struct bcn_ops *ops = NULL;
 	if (setup(&app, err, sizeof(err)) || !(ops = bcn_api_ops_new(&app, err, sizeof(err)))) {
 		fprintf(stderr, "beacon-api: start-up failed: %s\n", err);
 		teardown(&app);
@@ -222,7 +223,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (bcn_api_ops_start(ops)) {
+	if (bcn_ops_start(ops)) {
 		fprintf(stderr, "beacon-api: cannot start the ops thread\n");
 		return 1;
 	}
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 	atomic_store(&app.stopping, 1);
 	for (unsigned i = 0; i < app.nw; i++)
 		pthread_join(app.w[i].th, NULL);
-	bcn_api_ops_stop(ops);
+	bcn_ops_free(ops);
 	uint64_t n = 0;
 	for (unsigned i = 0; i < app.nw; i++)
 		for (unsigned e = 0; e < BCN_API_EP__COUNT; e++)

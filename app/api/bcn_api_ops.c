@@ -1,7 +1,8 @@
 /*
- * bcn_api_ops.c - beacon-api's ops listener: /metrics, /healthz, /readyz on
- * metrics.address:metrics.port, served by a thread of its own with the same
- * HTTP engine (so a scrape or probe is answered while every worker waits on
+ * bcn_api_ops.c - beacon-api's ops listener: what /metrics, /healthz and
+ * /readyz report on metrics.address:metrics.port, served by the control-
+ * plane server the three binaries share (app/core/bcn_ops.h) on a thread of
+ * its own (so a scrape or probe is answered while every worker waits on
  * PostgreSQL, and the site's backend never sees these paths).
  *   GET /metrics  Prometheus text 0.0.4, rendered into the engine's
  *                 preallocated buffer (a scrape allocates nothing)
@@ -13,14 +14,10 @@
  * the pool's and the cache's atomics.  Label values come from closed lists
  * (endpoint, status, kind, worker number), so the series count is bounded.
  */
-#include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include "bcn_api_app.h"
+#include "bcn_ops.h"
 
 #ifndef BCN_VERSION
 #define BCN_VERSION "dev"
@@ -29,14 +26,6 @@
 #define METRICS_MAX (512u << 10)
 #define U(x) ((unsigned long long)(x))
 
-struct bcn_api_ops {
-	struct bcn_api_app *app;
-	int fd;
-	struct bcn_http_server *http;
-	pthread_t th;
-	_Atomic int stop;
-	int started;
-};
 
 static void requests(struct bcn_api_app *app, struct bcn_mbuf *mb)
 {
@@ -187,136 +176,43 @@ void bcn_api_metrics(struct bcn_api_app *app, struct bcn_mbuf *mb)
 	bcn_mb_process_memory(mb, "beacon_api");
 }
 
-static void reply(struct bcn_http_resp *resp, int status, const char *text)
+/* The control plane's callbacks (bcn_ops.h): the ops thread, once per
+ * request. */
+static void ops_metrics(void *ctx, struct bcn_mbuf *mb)
 {
-	size_t n = strlen(text);
-	if (n > resp->body_cap)
-		n = resp->body_cap;
-	memcpy(resp->body, text, n);
-	resp->body_len = n;
-	resp->status = status;
-	resp->content_type = "text/plain; charset=utf-8";
+	bcn_api_metrics(ctx, mb);
 }
 
-static void handle(void *ctx, const struct bcn_http_req *req, struct bcn_http_resp *resp)
+static int ops_healthy(void *ctx, char *why, size_t whylen)
 {
-	struct bcn_api_ops *o = ctx;
-	struct bcn_api_app *app = o->app;
-#define IS(p) (req->path_len == sizeof(p) - 1 && !memcmp(req->path, p, sizeof(p) - 1))
-	if (req->method != BCN_HTTP_GET && req->method != BCN_HTTP_HEAD) {
-		reply(resp, 405, "method not allowed\n");
-		resp->extra_header = "Allow: GET, HEAD";
-		return;
-	}
-	if (IS("/metrics")) {
-		struct bcn_mbuf mb;
-		bcn_mb_init(&mb, resp->body, resp->body_cap);
-		bcn_api_metrics(app, &mb);
-		if (mb.overflow) {
-			reply(resp, 500, "metrics page larger than its buffer\n");
-			return;
+	struct bcn_api_app *app = ctx;
+	for (unsigned i = 0; i < app->nw; i++)
+		if (!atomic_load(&app->w[i].running) && !atomic_load(&app->stopping)) {
+			snprintf(why, whylen, "a worker has stopped");
+			return 0;
 		}
-		resp->status = 200;
-		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-		resp->body_len = mb.len;
-	} else if (IS("/healthz")) {
-		for (unsigned i = 0; i < app->nw; i++)
-			if (!atomic_load(&app->w[i].running) && !atomic_load(&app->stopping)) {
-				reply(resp, 503, "a worker has stopped\n");
-				return;
-			}
-		reply(resp, 200, "ok\n");
-	} else if (IS("/readyz")) {
-		struct bcn_api_pool_stats ps;
-		bcn_api_pool_stats(app->pool, &ps);
-		if (atomic_load(&app->stopping))
-			reply(resp, 503, "shutting down\n");
-		else if (!ps.up)
-			reply(resp, 503, "postgresql unreachable (last probe failed)\n");
-		else if (!ps.connected)
-			reply(resp, 503, "no pooled postgresql connection open yet\n");
-		else
-			reply(resp, 200, "ready\n");
-	} else {
-		reply(resp, 404, "not found: /metrics, /healthz, /readyz\n");
-	}
-#undef IS
+	return 1;
 }
 
-struct bcn_api_ops *bcn_api_ops_new(struct bcn_api_app *app, char *err, size_t errlen)
+static int ops_ready(void *ctx, char *why, size_t whylen)
 {
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV,
-				  .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	struct bcn_api_ops *o = calloc(1, sizeof(*o));
-	char ps[16];
-	int one = 1, rc;
-
-	if (!o) {
-		snprintf(err, errlen, "ops listener: out of memory");
-		return NULL;
-	}
-	o->app = app;
-	snprintf(ps, sizeof(ps), "%lld", (long long)app->cfg.metrics_port);
-	if ((rc = getaddrinfo(app->cfg.metrics_addr, ps, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "metrics.address %s: %s", app->cfg.metrics_addr, gai_strerror(rc));
-		free(o);
-		return NULL;
-	}
-	o->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (o->fd < 0 || setsockopt(o->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(o->fd, ai->ai_addr, ai->ai_addrlen) || listen(o->fd, 64)) {
-		snprintf(err, errlen, "metrics %s:%s: %s", app->cfg.metrics_addr, ps, strerror(errno));
-		freeaddrinfo(ai);
-		if (o->fd >= 0)
-			close(o->fd);
-		free(o);
-		return NULL;
-	}
-	freeaddrinfo(ai);
-	struct bcn_http_limits lim;
-	bcn_http_limits_defaults(&lim);
-	lim.max_conns = 8; /* each holds METRICS_MAX of output space */
-	lim.body_max = 4096;
-	lim.large_bufs = 0;
-	lim.resp_max = METRICS_MAX;
-	o->http = bcn_http_server_new(o->fd, &lim, handle, o);
-	if (!o->http) {
-		snprintf(err, errlen, "metrics http server: %s", strerror(errno));
-		close(o->fd);
-		free(o);
-		return NULL;
-	}
-	return o;
-}
-
-static void *ops_main(void *arg)
-{
-	struct bcn_api_ops *o = arg;
-	pthread_setname_np(pthread_self(), "bcn-api-ops");
-	while (!atomic_load(&o->stop))
-		if (bcn_http_server_poll(o->http, 100) < 0) {
-			fprintf(stderr, "beacon-api: ops listener: epoll failed: %s\n", strerror(errno));
-			break;
-		}
-	return NULL;
-}
-
-int bcn_api_ops_start(struct bcn_api_ops *o)
-{
-	if (pthread_create(&o->th, NULL, ops_main, o))
-		return -1;
-	o->started = 1;
+	struct bcn_api_app *app = ctx;
+	struct bcn_api_pool_stats ps;
+	bcn_api_pool_stats(app->pool, &ps);
+	if (atomic_load(&app->stopping))
+		snprintf(why, whylen, "shutting down");
+	else if (!ps.up)
+		snprintf(why, whylen, "postgresql unreachable (last probe failed)");
+	else if (!ps.connected)
+		snprintf(why, whylen, "no pooled postgresql connection open yet");
+	else
+		return 1;
 	return 0;
 }
 
-void bcn_api_ops_stop(struct bcn_api_ops *o)
+struct bcn_ops *bcn_api_ops_new(struct bcn_api_app *app, char *err, size_t errlen)
 {
-	if (!o)
-		return;
-	atomic_store(&o->stop, 1);
-	if (o->started)
-		pthread_join(o->th, NULL);
-	bcn_http_server_free(o->http);
-	close(o->fd);
-	free(o);
+	const struct bcn_ops_cb cb = { app, ops_metrics, ops_healthy, ops_ready };
+	return bcn_ops_new("beacon-api", app->cfg.metrics_addr, app->cfg.metrics_port, METRICS_MAX, &cb, err,
+			   errlen);
 }

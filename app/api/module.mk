@@ -8,7 +8,7 @@ API_OBJ     := $(API_SRC:%.c=$(B)/%.o)
 API_HDR     := $(wildcard app/api/*.h)
 # beacond's HTTP engine and text buffer (no other beacond code); the JWT
 # verifier, config table and UUID helpers come from libbcnproto.a
-API_APP_SRC := drivers/socket/bcn_http.c app/core/bcn_mbuf.c
+API_APP_SRC := drivers/socket/bcn_http.c app/core/bcn_mbuf.c app/core/bcn_ops.c
 API_APP_OBJ := $(API_APP_SRC:%.c=$(B)/%.o)
 API_INCS    := -Iapp/api -I/usr/include/postgresql
 API_LIBS    := -lpq -lhttp_parser

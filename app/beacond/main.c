@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct bcn_ctl *ctl = NULL;
+	struct bcn_ops *ctl = NULL;
 	if (setup(&app, err, sizeof(err)) || !(ctl = bcn_ctl_new(&app, err, sizeof(err)))) {
 		fprintf(stderr, "beacond: start-up failed: %s\n", err);
 		teardown(&app);

@@ -171,13 +171,13 @@ void bcn_slow_fini(struct bcn_slow *s);
 
 /* ---- control plane (app/core/bcn_ctl.c, bcn_expo.c) ------------------ */
 
-struct bcn_ctl;
-/* Bind the metrics listener and allocate its buffers.  Main thread.
- * Returns NULL with err on failure. */
-struct bcn_ctl *bcn_ctl_new(struct bcn_app *app, char *err, size_t errlen);
+struct bcn_ops;
+/* Bind the metrics listener (bcn_ops.h) and allocate its buffers.  Main
+ * thread.  Returns NULL with err on failure (nothing left open). */
+struct bcn_ops *bcn_ctl_new(struct bcn_app *app, char *err, size_t errlen);
 /* Start / stop its thread.  Returns 0 / -1 (pthread_create failed). */
-int bcn_ctl_start(struct bcn_ctl *c);
-void bcn_ctl_stop(struct bcn_ctl *c);
+int bcn_ctl_start(struct bcn_ops *c);
+void bcn_ctl_stop(struct bcn_ops *c);
 
 /* Render every metric family into mb.  Metrics thread.  Can't fail
  * (mb->overflow tells when the buffer was too small). */
