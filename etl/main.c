@@ -25,7 +25,6 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +49,9 @@ static void usage(FILE *f)
 		   "  [rebalance] [metrics] [shutdown] [postgres]).  See docs/etl.md, etl/README.md.\n");
 }
 
-static int load_config(struct bcn_etl_cfg *cfg, const char *path, char *err, size_t errlen)
+static int load_config(void *cfgp, const char *path, char *err, size_t errlen)
 {
+	struct bcn_etl_cfg *cfg = cfgp;
 	struct bcn_etl_cfg tmp;
 	bcn_etl_cfg_defaults(&tmp);
 	if (path && bcn_conf_load(bcn_etl_cfg_table, bcn_etl_cfg_table_len, &tmp, path, err, errlen))
@@ -64,48 +64,14 @@ static int load_config(struct bcn_etl_cfg *cfg, const char *path, char *err, siz
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "config-markdown", no_argument, NULL, 'm' },
-		{ "check-config", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct bcn_etl etl; /* static: large, and zeroed */
-	const char *path = NULL;
-	int print = 0, markdown = 0, check = 0, c;
+	const struct bcn_conf_cli cli = { "beacon-etl", bcn_etl_cfg_table, bcn_etl_cfg_table_len, &etl.cfg,
+					   load_config, usage };
+	const char *path;
 	char err[512];
-
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': path = optarg; break;
-		case 'p': print = 1; break;
-		case 'm': markdown = 1; break;
-		case 'k': check = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc || (!path && !print && !markdown)) {
-		usage(stderr);
-		return 2;
-	}
-	if (load_config(&etl.cfg, path, err, sizeof(err))) {
-		fprintf(stderr, "beacon-etl: %s\n", err);
-		return 2;
-	}
-	if (print || markdown) {
-		if (print)
-			bcn_conf_print(bcn_etl_cfg_table, bcn_etl_cfg_table_len, &etl.cfg, stdout);
-		else
-			bcn_conf_markdown(bcn_etl_cfg_table, bcn_etl_cfg_table_len, stdout);
-		return 0;
-	}
-	if (check) {
-		printf("beacon-etl: %s: ok\n", path);
-		return 0;
-	}
+	int exit_now = bcn_conf_main(&cli, argc, argv, &path);
+	if (exit_now >= 0)
+		return exit_now;
 
 	/* Signals are taken synchronously by the main thread; every thread
 	 * inherits this mask. */

@@ -21,7 +21,6 @@
  * configuration errors.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,8 +44,9 @@ static void usage(FILE *f)
 		   "  bookmarks, history and progress) from PostgreSQL.  See docs/read-api.md.\n");
 }
 
-static int load_config(struct bcn_api_cfg *cfg, const char *path, char *err, size_t errlen)
+static int load_config(void *cfgp, const char *path, char *err, size_t errlen)
 {
+	struct bcn_api_cfg *cfg = cfgp;
 	struct bcn_api_cfg tmp;
 	bcn_api_cfg_defaults(&tmp);
 	if (path && bcn_conf_load(bcn_api_cfg_table, bcn_api_cfg_table_len, &tmp, path, err, errlen))
@@ -154,48 +154,14 @@ static void teardown(struct bcn_api_app *app)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "config-markdown", no_argument, NULL, 'm' },
-		{ "check-config", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct bcn_api_app app;
-	const char *path = NULL;
-	int print = 0, markdown = 0, check = 0, c;
+	const struct bcn_conf_cli cli = { "beacon-api", bcn_api_cfg_table, bcn_api_cfg_table_len, &app.cfg,
+					   load_config, usage };
+	const char *path;
 	char err[512];
-
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': path = optarg; break;
-		case 'p': print = 1; break;
-		case 'm': markdown = 1; break;
-		case 'k': check = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc || (!path && !print && !markdown)) {
-		usage(stderr);
-		return 2;
-	}
-	if (load_config(&app.cfg, path, err, sizeof(err))) {
-		fprintf(stderr, "beacon-api: %s\n", err);
-		return 2;
-	}
-	if (print || markdown) {
-		if (print)
-			bcn_conf_print(bcn_api_cfg_table, bcn_api_cfg_table_len, &app.cfg, stdout);
-		else
-			bcn_conf_markdown(bcn_api_cfg_table, bcn_api_cfg_table_len, stdout);
-		return 0;
-	}
-	if (check) {
-		printf("beacon-api: %s: ok\n", path);
-		return 0;
-	}
+	int exit_now = bcn_conf_main(&cli, argc, argv, &path);
+	if (exit_now >= 0)
+		return exit_now;
 
 	sigset_t set;
 	sigemptyset(&set);

@@ -2,6 +2,7 @@
  * bcn_conf.c - table-driven configuration over inih.  See bcn_conf.h.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,4 +214,50 @@ void bcn_conf_markdown(const struct bcn_conf_item *t, size_t n, FILE *f)
 			fprintf(f, " %" PRId64 "..%" PRId64, t[i].min, t[i].max);
 		fprintf(f, " | `%s` | %s |\n", t[i].def, t[i].help);
 	}
+}
+
+int bcn_conf_main(const struct bcn_conf_cli *cli, int argc, char **argv, const char **path)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "config-markdown", no_argument, NULL, 'm' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int print = 0, markdown = 0, check = 0, c;
+	char err[512];
+
+	*path = NULL;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': *path = optarg; break;
+		case 'p': print = 1; break;
+		case 'm': markdown = 1; break;
+		case 'k': check = 1; break;
+		case 'h': cli->usage(stdout); return 0;
+		default: cli->usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || (!*path && !print && !markdown)) {
+		cli->usage(stderr);
+		return 2;
+	}
+	if (cli->load(cli->cfg, *path, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cli->prog, err);
+		return 2;
+	}
+	if (print || markdown) {
+		if (print)
+			bcn_conf_print(cli->table, cli->n, cli->cfg, stdout);
+		else
+			bcn_conf_markdown(cli->table, cli->n, stdout);
+		return 0;
+	}
+	if (check) {
+		printf("%s: %s: ok\n", cli->prog, *path);
+		return 0;
+	}
+	return -1;
 }

@@ -55,4 +55,26 @@ void bcn_conf_print(const struct bcn_conf_item *t, size_t n, const void *cfg, FI
 /* Print the table as a Markdown table (for docs).  Can't fail. */
 void bcn_conf_markdown(const struct bcn_conf_item *t, size_t n, FILE *f);
 
+/* The command line the project's programs share:
+ *   PROG --config FILE [--check-config]
+ *   PROG [--config FILE] --print-config | --config-markdown
+ *   PROG --help
+ * load(cfg, path, err, errlen) fills *cfg from the defaults and FILE (path
+ * NULL: the defaults only) and validates it, changing nothing on error
+ * (returns -1 with a message).  --print-config / --config-markdown print
+ * the loaded values / the table; --check-config says "PROG: FILE: ok".
+ * Returns -1 when the program should run (the file is loaded into *cfg and
+ * *path points at it); otherwise the status main() should exit with: 0
+ * after --help or a print or a check, 2 after a usage or config error
+ * (the message on stderr). */
+struct bcn_conf_cli {
+	const char *prog;
+	const struct bcn_conf_item *table;
+	size_t n;
+	void *cfg;
+	int (*load)(void *cfg, const char *path, char *err, size_t errlen);
+	void (*usage)(FILE *f);
+};
+int bcn_conf_main(const struct bcn_conf_cli *cli, int argc, char **argv, const char **path);
+
 #endif
