@@ -34,6 +34,7 @@
 /* Insert latency buckets (upper bounds, seconds). */
 #define BCN_ETL_NLAT 12
 extern const double bcn_etl_lat_bounds[BCN_ETL_NLAT]; /* last = +Inf */
+extern const char *const bcn_etl_lat_labels[BCN_ETL_NLAT]; /* the bounds as le="" labels */
 
 /* Errors by kind (label values of beacon_etl_errors_total). */
 enum bcn_etl_err {

@@ -29,7 +29,7 @@
 
 const double bcn_etl_lat_bounds[BCN_ETL_NLAT] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 						  0.5,   1,    2.5,   5,    10,  0 };
-static const char *const lat_label[BCN_ETL_NLAT] = { "0.005", "0.01", "0.025", "0.05",
+const char *const bcn_etl_lat_labels[BCN_ETL_NLAT] = { "0.005", "0.01", "0.025", "0.05",
 						     "0.1",   "0.25", "0.5",   "1",
 						     "2.5",   "5",    "10",    "+Inf" };
 
@@ -146,13 +146,13 @@ static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 	FOR_STREAMS(etl, s)
 	for (int i = 0; i < s->ntab; i++) {
 		const struct bcn_etl_table *t = &s->t[i];
+		uint64_t cum[BCN_ETL_NLAT];
+		char labels[96];
 		for (int b = 0; b < BCN_ETL_NLAT; b++)
-			bcn_mb_printf(mb, "beacon_etl_insert_duration_seconds_bucket{stream=\"%s\",table=\"%s\",le=\"%s\"} %llu\n",
-				      s->name, t->name, lat_label[b], U(BCN_GET(t->lat_le[b])));
-		bcn_mb_printf(mb, "beacon_etl_insert_duration_seconds_sum{stream=\"%s\",table=\"%s\"} %.6f\n"
-				  "beacon_etl_insert_duration_seconds_count{stream=\"%s\",table=\"%s\"} %llu\n",
-			      s->name, t->name, (double)BCN_GET(t->lat_sum_us) / 1e6, s->name, t->name,
-			      U(BCN_GET(t->lat_le[BCN_ETL_NLAT - 1])));
+			cum[b] = BCN_GET(t->lat_le[b]);
+		snprintf(labels, sizeof(labels), "stream=\"%s\",table=\"%s\"", s->name, t->name);
+		bcn_mb_histogram(mb, "beacon_etl_insert_duration_seconds", labels, bcn_etl_lat_labels, cum,
+				 BCN_ETL_NLAT, (double)BCN_GET(t->lat_sum_us) / 1e6);
 	}
 	bcn_mb_family(mb, "beacon_etl_pool_capacity_bytes", "gauge",
 		      "Preallocated batch buffers per table, all slots (fixed at start-up).");

@@ -1415,17 +1415,11 @@ void bcn_etl_pg_metrics(struct bcn_etl_pg *g, struct bcn_mbuf *mb)
 		      U(BCN_GET(g->assigns)), U(BCN_GET(g->revokes)));
 	bcn_mb_family(mb, "beacon_etl_pg_flush_duration_seconds", "histogram",
 		      "Wall time of successful transactions (BEGIN to COMMIT).");
-	for (int b = 0; b < BCN_ETL_NLAT; b++) {
-		if (b == BCN_ETL_NLAT - 1)
-			bcn_mb_printf(mb, "beacon_etl_pg_flush_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-				      U(BCN_GET(g->lat_le[b])));
-		else
-			bcn_mb_printf(mb, "beacon_etl_pg_flush_duration_seconds_bucket{le=\"%g\"} %llu\n",
-				      bcn_etl_lat_bounds[b], U(BCN_GET(g->lat_le[b])));
-	}
-	bcn_mb_printf(mb, "beacon_etl_pg_flush_duration_seconds_sum %.6f\n"
-			  "beacon_etl_pg_flush_duration_seconds_count %llu\n",
-		      (double)BCN_GET(g->lat_sum_us) / 1e6, U(BCN_GET(g->lat_le[BCN_ETL_NLAT - 1])));
+	uint64_t cum[BCN_ETL_NLAT];
+	for (int b = 0; b < BCN_ETL_NLAT; b++)
+		cum[b] = BCN_GET(g->lat_le[b]);
+	bcn_mb_histogram(mb, "beacon_etl_pg_flush_duration_seconds", "", bcn_etl_lat_labels, cum, BCN_ETL_NLAT,
+			 (double)BCN_GET(g->lat_sum_us) / 1e6);
 	bcn_mb_family(mb, "beacon_etl_pg_consumer_lag_records", "gauge",
 		      "High watermark minus the sink's committed offset, per assigned partition.");
 	for (int ti = 0; ti < NTOP; ti++)

@@ -41,19 +41,22 @@ static void requests(struct bcn_api_app *app, struct bcn_mbuf *mb)
 		}
 	bcn_mb_family(mb, "beacon_api_request_duration_seconds", "histogram",
 		      "Handler time per request (routing, auth, cache, pool wait, query, JSON), by endpoint.");
+	const char *le[BCN_API_NLAT];
+	for (unsigned b = 0; b < BCN_API_NLAT; b++)
+		le[b] = bcn_http_lat_label(b);
 	for (unsigned e = 0; e < BCN_API_EP__COUNT; e++) {
-		uint64_t cum = 0, sum = 0;
+		uint64_t cum[BCN_API_NLAT], c = 0, sum = 0;
+		char labels[64];
 		for (unsigned b = 0; b < BCN_API_NLAT; b++) {
 			for (unsigned i = 0; i < app->nw; i++)
-				cum += BCN_GET(app->w[i].st.lat[e][b]);
-			bcn_mb_printf(mb, "beacon_api_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%s\"} %llu\n",
-				      bcn_api_ep_name(e), bcn_http_lat_label(b), U(cum));
+				c += BCN_GET(app->w[i].st.lat[e][b]);
+			cum[b] = c;
 		}
 		for (unsigned i = 0; i < app->nw; i++)
 			sum += BCN_GET(app->w[i].st.lat_sum_ns[e]);
-		bcn_mb_printf(mb, "beacon_api_request_duration_seconds_sum{endpoint=\"%s\"} %.9f\n"
-				  "beacon_api_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
-			      bcn_api_ep_name(e), (double)sum / 1e9, bcn_api_ep_name(e), U(cum));
+		snprintf(labels, sizeof(labels), "endpoint=\"%s\"", bcn_api_ep_name(e));
+		bcn_mb_histogram(mb, "beacon_api_request_duration_seconds", labels, le, cum, BCN_API_NLAT,
+				 (double)sum / 1e9);
 	}
 	bcn_mb_family(mb, "beacon_api_errors_total", "counter",
 		      "Requests not answered 200, by kind (bad_request, auth, store failures...).");

@@ -39,6 +39,21 @@ void bcn_mb_family(struct bcn_mbuf *m, const char *name, const char *type, const
 	bcn_mb_printf(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void bcn_mb_histogram(struct bcn_mbuf *m, const char *name, const char *labels,
+		      const char *const *le, const uint64_t *cum, unsigned n, double sum)
+{
+	const char *sep = labels[0] ? "," : "";
+	for (unsigned b = 0; b < n; b++)
+		bcn_mb_printf(m, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, sep, le[b],
+			      (unsigned long long)cum[b]);
+	if (labels[0])
+		bcn_mb_printf(m, "%s_sum{%s} %.9f\n%s_count{%s} %llu\n", name, labels, sum, name, labels,
+			      (unsigned long long)(n ? cum[n - 1] : 0));
+	else
+		bcn_mb_printf(m, "%s_sum %.9f\n%s_count %llu\n", name, sum, name,
+			      (unsigned long long)(n ? cum[n - 1] : 0));
+}
+
 void bcn_mb_process_memory(struct bcn_mbuf *m, const char *prefix)
 {
 	long page = sysconf(_SC_PAGESIZE);

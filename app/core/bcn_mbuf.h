@@ -27,6 +27,14 @@ void bcn_mb_printf(struct bcn_mbuf *m, const char *fmt, ...)
 /* "# HELP name help\n# TYPE name type\n".  Same failure rule. */
 void bcn_mb_family(struct bcn_mbuf *m, const char *name, const char *type, const char *help);
 
+/* One histogram series: name_bucket{labels,le="le[b]"} cum[b] for each of
+ * the n buckets (cumulative counts, the last one le="+Inf"), then name_sum
+ * (sum, in the histogram's unit) and name_count (= cum[n-1]).  labels is
+ * the series' other labels, `k="v",...` without braces ("" for none).
+ * Same failure rule. */
+void bcn_mb_histogram(struct bcn_mbuf *m, const char *name, const char *labels,
+		      const char *const *le, const uint64_t *cum, unsigned n, double sum);
+
 /*
  * The process-memory families every daemon of the project exports, named
  * <prefix>_resident_memory_bytes, <prefix>_virtual_memory_bytes (from

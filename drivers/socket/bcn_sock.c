@@ -340,17 +340,17 @@ static void http_metrics(struct sock_state *st, struct bcn_mbuf *mb)
 	}
 	bcn_mb_family(mb, "beacond_http_request_duration_seconds", "histogram",
 		      "HTTP beacon request latency: first byte in to last response byte out.");
+	const char *le[BCN_HTTP_NLAT];
+	for (unsigned b = 0; b < BCN_HTTP_NLAT; b++)
+		le[b] = bcn_http_lat_label(b);
 	for (unsigned i = 0; i < st->n; i++) {
 		if (!st->sw[i].http)
 			continue;
+		char labels[32];
 		bcn_http_stats_read(st->sw[i].http, &hs);
-		for (unsigned b = 0; b < BCN_HTTP_NLAT; b++)
-			bcn_mb_printf(mb,
-				      "beacond_http_request_duration_seconds_bucket{worker=\"%u\",le=\"%s\"} %llu\n",
-				      i, bcn_http_lat_label(b), U(hs.lat_le[b]));
-		bcn_mb_printf(mb, "beacond_http_request_duration_seconds_sum{worker=\"%u\"} %.9f\n"
-				  "beacond_http_request_duration_seconds_count{worker=\"%u\"} %llu\n",
-			      i, (double)hs.lat_sum_ns / 1e9, i, U(hs.lat_count));
+		snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+		bcn_mb_histogram(mb, "beacond_http_request_duration_seconds", labels, le, hs.lat_le, BCN_HTTP_NLAT,
+				 (double)hs.lat_sum_ns / 1e9);
 	}
 	bcn_mb_family(mb, "beacond_http_connections_open", "gauge", "Open HTTP connections.");
 	for (unsigned i = 0; i < st->n; i++)

@@ -299,6 +299,25 @@ static void test_topics_and_mbuf(void)
 	CU_ASSERT_EQUAL(mb.len, 7);
 	bcn_mb_printf(&mb, "x");
 	CU_ASSERT_EQUAL(mb.len, 7); /* stays overflowed */
+
+	/* a histogram series, with and without other labels */
+	char hb[512];
+	static const char *const le[] = { "0.1", "1", "+Inf" };
+	const uint64_t cum[] = { 2, 5, 7 };
+	bcn_mb_init(&mb, hb, sizeof(hb));
+	bcn_mb_histogram(&mb, "x_seconds", "w=\"1\"", le, cum, 3, 1.5);
+	CU_ASSERT_FALSE(mb.overflow);
+	CU_ASSERT_NSTRING_EQUAL(hb, "x_seconds_bucket{w=\"1\",le=\"0.1\"} 2\n"
+				    "x_seconds_bucket{w=\"1\",le=\"1\"} 5\n"
+				    "x_seconds_bucket{w=\"1\",le=\"+Inf\"} 7\n"
+				    "x_seconds_sum{w=\"1\"} 1.500000000\n"
+				    "x_seconds_count{w=\"1\"} 7\n", mb.len);
+	bcn_mb_init(&mb, hb, sizeof(hb));
+	bcn_mb_histogram(&mb, "y", "", le, cum, 3, 0.25);
+	CU_ASSERT_EQUAL(mb.len, strlen("y_bucket{le=\"0.1\"} 2\ny_bucket{le=\"1\"} 5\n"
+				       "y_bucket{le=\"+Inf\"} 7\ny_sum 0.250000000\ny_count 7\n"));
+	CU_ASSERT_NSTRING_EQUAL(hb, "y_bucket{le=\"0.1\"} 2\ny_bucket{le=\"1\"} 5\n"
+				    "y_bucket{le=\"+Inf\"} 7\ny_sum 0.250000000\ny_count 7\n", mb.len);
 	CU_ASSERT_STRING_EQUAL(bcn_drop_name(BCN_D_RING_FULL), "ring_full");
 	CU_ASSERT_STRING_EQUAL(bcn_drop_name(99), "?");
 }
@@ -312,7 +331,7 @@ int test_beacond_register(void)
 	    !CU_add_test(s, "worker CPU lists", test_cfg_cpu_list) ||
 	    !CU_add_test(s, "HTTP API: 204, 400 body, 401, 404, 405, 413, binary", test_api_statuses) ||
 	    !CU_add_test(s, "HTTP API: 503 is all-or-nothing (300 random rounds)", test_api_all_or_nothing) ||
-	    !CU_add_test(s, "topic routing, metrics buffer", test_topics_and_mbuf))
+	    !CU_add_test(s, "topic routing, metrics buffer, histogram series", test_topics_and_mbuf))
 		return -1;
 	return 0;
 }
