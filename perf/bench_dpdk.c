@@ -284,11 +284,10 @@ int main(int argc, char **argv)
 	app.icfg.skew_future_ms = cfg->skew_future_s * 1000;
 	snprintf(app.icfg.node, sizeof(app.icfg.node), "%s", cfg->node_name);
 	app.icfg.node_id = (uint16_t)cfg->node_id;
-	if (bcn_jwt_keys_parse(&app.keys[0], cfg->jwt_keys, 1)) {
+	if (bcn_jwt_ring_init(&app.keys, cfg->jwt_keys)) {
 		fprintf(stderr, "bench-dpdk: auth.jwt_keys: bad key list\n");
 		return 2;
 	}
-	atomic_store(&app.keys_gen, 1);
 	atomic_store(&app.kafka_up, 1);
 	app.drv = &bcn_driver_dpdk;
 	app.nworkers = (unsigned)cfg->workers;

@@ -64,6 +64,7 @@ struct bcn_api_worker {
 	int fd;
 	struct bcn_http_server *http;
 	struct bcn_jwt_cache *jwt;
+	_Atomic uint32_t keys_gen;  /* key generation its cache uses (written by the worker) */
 	pthread_t th;
 	_Atomic int running;
 	_Alignas(64) struct bcn_api_wstats st;
@@ -71,7 +72,8 @@ struct bcn_api_worker {
 
 struct bcn_api_app {
 	struct bcn_api_cfg cfg;
-	struct bcn_jwt_keys keys;
+	struct bcn_jwt_ring keys;   /* SIGHUP reloads auth.jwt_keys into the other slot */
+	bcn_ctr reloads, reload_errors; /* main thread */
 	struct bcn_api_pool *pool;
 	struct bcn_api_cache *cache;
 	struct bcn_api_worker *w;

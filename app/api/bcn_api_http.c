@@ -227,12 +227,14 @@ void *bcn_api_worker_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "bcn-api-w%u", w->id);
 	pthread_setname_np(pthread_self(), name);
-	while (!atomic_load(&w->app->stopping))
+	while (!atomic_load(&w->app->stopping)) {
+		bcn_jwt_ring_follow(&w->app->keys, w->jwt, &w->keys_gen); /* SIGHUP */
 		if (bcn_http_server_poll(w->http, 100) < 0) {
 			fprintf(stderr, "beacon-api: worker %u: epoll failed: %s\n", w->id, strerror(errno));
 			atomic_store(&w->running, 0);
 			return NULL;
 		}
+	}
 	bcn_http_server_stop_accepting(w->http);
 	int64_t end = bcn_api_mono_ms() + w->app->cfg.shutdown_ms;
 	while (bcn_http_server_open_conns(w->http) > 0 && bcn_api_mono_ms() < end)

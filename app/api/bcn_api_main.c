@@ -82,13 +82,47 @@ static int listen_on(const char *addr, int64_t port, char *err, size_t errlen)
 	return fd;
 }
 
+/* bcn_jwt_ring_reload's question: is a running worker not on gen yet? */
+static int workers_behind(void *arg, uint32_t gen)
+{
+	struct bcn_api_app *app = arg;
+	for (unsigned i = 0; i < app->nw; i++)
+		if (atomic_load(&app->w[i].running) && atomic_load(&app->w[i].keys_gen) != gen)
+			return 1;
+	return 0;
+}
+
+/* SIGHUP: re-read the file and take only auth.jwt_keys (key rotation, the
+ * same as beacond's); every other setting needs a restart.  Main thread.
+ * On any error the running keys stay (counted in
+ * beacon_api_config_reloads_total{result="error"}). */
+static void reload(struct bcn_api_app *app, const char *path)
+{
+	struct bcn_api_cfg c;
+	char err[512];
+	if (load_config(&c, path, err, sizeof(err))) {
+		BCN_INC(app->reload_errors, 1);
+		fprintf(stderr, "beacon-api: SIGHUP: %s (keeping the running keys)\n", err);
+		return;
+	}
+	uint32_t gen = bcn_jwt_ring_reload(&app->keys, c.jwt_keys, workers_behind, app);
+	if (!gen) {
+		BCN_INC(app->reload_errors, 1);
+		fprintf(stderr, "beacon-api: SIGHUP: auth.jwt_keys: bad key list (keeping the running keys)\n");
+		return;
+	}
+	BCN_INC(app->reloads, 1);
+	fprintf(stderr, "beacon-api: SIGHUP: JWT keys reloaded (%d key(s), generation %u)\n",
+		bcn_jwt_ring_current(&app->keys)->n, gen);
+}
+
 static int setup(struct bcn_api_app *app, char *err, size_t errlen)
 {
 	const struct bcn_api_cfg *c = &app->cfg;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	app->started_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (bcn_jwt_keys_parse(&app->keys, c->jwt_keys, 1)) {
+	if (bcn_jwt_ring_init(&app->keys, c->jwt_keys)) {
 		snprintf(err, errlen, "auth.jwt_keys: empty, too long or bad hex");
 		return -1;
 	}
@@ -129,7 +163,8 @@ static int setup(struct bcn_api_app *app, char *err, size_t errlen)
 		w->fd = listen_on(c->addr, c->port, err, errlen);
 		if (w->fd < 0)
 			return -1;
-		w->jwt = bcn_jwt_cache_new(&app->keys, (unsigned)c->jwt_cache_order);
+		w->jwt = bcn_jwt_cache_new(bcn_jwt_ring_current(&app->keys), (unsigned)c->jwt_cache_order);
+		w->keys_gen = atomic_load(&app->keys.gen);
 		w->http = bcn_http_server_new(w->fd, &lim, bcn_api_serve, w);
 		if (!w->jwt || !w->http) {
 			snprintf(err, errlen, "worker %u: %s", i, w->jwt ? strerror(errno) : "token cache: out of memory");
@@ -167,6 +202,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -205,6 +241,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "beacon-api: %s: shutting down\n", strsignal(sig));
 			break;
 		}
+		if (sig == SIGHUP)
+			reload(&app, path);
 	}
 	atomic_store(&app.stopping, 1);
 	for (unsigned i = 0; i < app.nw; i++)

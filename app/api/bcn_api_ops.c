@@ -170,6 +170,14 @@ void bcn_api_metrics(struct bcn_api_app *app, struct bcn_mbuf *mb)
 	bcn_mb_printf(mb, "beacon_api_build_info{version=\"%s\"} 1\n", BCN_VERSION);
 	bcn_mb_family(mb, "beacon_api_start_time_seconds", "gauge", "Unix time the process started.");
 	bcn_mb_printf(mb, "beacon_api_start_time_seconds %.3f\n", (double)app->started_ms / 1000.0);
+	bcn_mb_family(mb, "beacon_api_config_reloads_total", "counter",
+		      "SIGHUP reloads of auth.jwt_keys, by result (error: the running keys stayed).");
+	bcn_mb_printf(mb, "beacon_api_config_reloads_total{result=\"ok\"} %llu\n"
+			  "beacon_api_config_reloads_total{result=\"error\"} %llu\n",
+		      U(BCN_GET(app->reloads)), U(BCN_GET(app->reload_errors)));
+	bcn_mb_family(mb, "beacon_api_jwt_key_generation", "gauge",
+		      "Generation of the JWT key set in force (1 at start, +1 per successful reload).");
+	bcn_mb_printf(mb, "beacon_api_jwt_key_generation %u\n", (unsigned)atomic_load(&app->keys.gen));
 	bcn_mb_family(mb, "beacon_api_ready", "gauge", "1 when /readyz answers 200.");
 	bcn_mb_printf(mb, "beacon_api_ready %d\n",
 		      !atomic_load(&app->stopping) && bcn_api_pool_ready(app->pool));

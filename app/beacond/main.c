@@ -49,6 +49,17 @@ static int load_config(void *cfgp, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* bcn_jwt_ring_reload's question: is a running worker not on gen yet?
+ * (keys_gen of a worker is written by that worker.) */
+static int workers_behind(void *arg, uint32_t gen)
+{
+	struct bcn_app *app = arg;
+	for (unsigned i = 0; i < app->nworkers; i++)
+		if (atomic_load(&app->w[i].running) && atomic_load(&app->w[i].keys_gen) != gen)
+			return 1;
+	return 0;
+}
+
 /* SIGHUP: re-read the file, take only the JWT keys.  Main thread.  On any
  * error the running keys stay. */
 static void reload(struct bcn_app *app, const char *path)
@@ -59,35 +70,20 @@ static void reload(struct bcn_app *app, const char *path)
 		fprintf(stderr, "beacond: SIGHUP: no config file to reload\n");
 		return;
 	}
-	/* the other slot may still be read by a worker that has not switched
-	 * to the current one yet: wait for them (they check every poll) */
-	uint32_t gen = atomic_load(&app->keys_gen);
-	for (int tries = 0; tries < 50; tries++) {
-		int behind = 0;
-		for (unsigned i = 0; i < app->nworkers; i++)
-			behind |= atomic_load(&app->w[i].running) && atomic_load(&app->w[i].keys_gen) != gen;
-		/* keys_gen of a worker is written by that worker; a stale read
-		 * only makes us wait longer */
-		if (!behind)
-			break;
-		usleep(10000);
-	}
 	if (load_config(&c, path, err, sizeof(err))) {
 		BCN_INC(app->reload_errors, 1);
 		fprintf(stderr, "beacond: SIGHUP: %s (keeping the running keys)\n", err);
 		return;
 	}
-	unsigned next = 1 - atomic_load(&app->keys_slot);
-	if (bcn_jwt_keys_parse(&app->keys[next], c.jwt_keys, gen + 1)) {
+	uint32_t gen = bcn_jwt_ring_reload(&app->keys, c.jwt_keys, workers_behind, app);
+	if (!gen) {
 		BCN_INC(app->reload_errors, 1);
 		fprintf(stderr, "beacond: SIGHUP: auth.jwt_keys: bad key list (keeping the running keys)\n");
 		return;
 	}
-	atomic_store(&app->keys_slot, next);
-	atomic_store_explicit(&app->keys_gen, gen + 1, memory_order_release);
 	BCN_INC(app->reloads, 1);
 	fprintf(stderr, "beacond: SIGHUP: JWT keys reloaded (%d key(s), generation %u)\n",
-		app->keys[next].n, gen + 1);
+		bcn_jwt_ring_current(&app->keys)->n, gen);
 }
 
 static int setup(struct bcn_app *app, char *err, size_t errlen)
@@ -102,11 +98,10 @@ static int setup(struct bcn_app *app, char *err, size_t errlen)
 	app->icfg.skew_future_ms = c->skew_future_s * 1000;
 	snprintf(app->icfg.node, sizeof(app->icfg.node), "%s", c->node_name);
 	app->icfg.node_id = (uint16_t)c->node_id;
-	if (bcn_jwt_keys_parse(&app->keys[0], c->jwt_keys, 1)) {
+	if (bcn_jwt_ring_init(&app->keys, c->jwt_keys)) {
 		snprintf(err, errlen, "auth.jwt_keys: empty, too long or bad hex");
 		return -1;
 	}
-	atomic_store(&app->keys_gen, 1);
 	app->drv = bcn_driver_find(c->driver);
 	if (!app->drv) {
 		snprintf(err, errlen, "driver.name: '%s' is not built into this beacond", c->driver);

@@ -86,10 +86,9 @@ struct bcn_app {
 	unsigned nworkers, nslow;
 	struct bcn_worker *w;
 	struct bcn_slow *slow;
-	/* JWT keys: two slots; SIGHUP fills the other one and bumps keys_gen
-	 * once every worker has switched to the current one. */
-	struct bcn_jwt_keys keys[2];
-	_Atomic uint32_t keys_slot, keys_gen;
+	/* JWT keys: SIGHUP fills the other slot once every worker has
+	 * switched to the current one (bcn_jwt_ring). */
+	struct bcn_jwt_ring keys;
 	_Atomic int stopping;           /* 1: stop taking input, drain, exit   */
 	_Atomic int workers_done;       /* every worker has exited            */
 	_Atomic int64_t stop_deadline_ms; /* wall clock by which shutdown ends  */

@@ -88,13 +88,12 @@ int bcn_worker_setup(struct bcn_app *app, struct bcn_worker *w, unsigned id, cha
 		snprintf(err, errlen, "worker %u: ring.bytes %zu is not usable", id, size);
 		return -1;
 	}
-	unsigned slot = atomic_load(&app->keys_slot);
-	w->jwt = bcn_jwt_cache_new(&app->keys[slot], (unsigned)app->cfg.jwt_cache_order);
+	w->jwt = bcn_jwt_cache_new(bcn_jwt_ring_current(&app->keys), (unsigned)app->cfg.jwt_cache_order);
 	if (!w->jwt) {
 		snprintf(err, errlen, "worker %u: token cache: out of memory or OpenSSL failure", id);
 		return -1;
 	}
-	w->keys_gen = atomic_load(&app->keys_gen);
+	w->keys_gen = atomic_load(&app->keys.gen);
 	bcn_ingest_init(&w->in, &app->icfg, w->jwt, (uint8_t)id);
 	return 0;
 }
@@ -123,17 +122,6 @@ int bcn_worker_ring_high(const struct bcn_worker *w)
 	return bcn_ring_used(&w->ring) * 100 > w->ring.size * (uint64_t)w->app->cfg.ring_hwm_pct;
 }
 
-/* SIGHUP gave the app a new key generation: point our cache at it. */
-static void maybe_reload_keys(struct bcn_worker *w)
-{
-	uint32_t gen = atomic_load_explicit(&w->app->keys_gen, memory_order_acquire);
-	if (likely(gen == atomic_load_explicit(&w->keys_gen, memory_order_relaxed)))
-		return;
-	unsigned slot = atomic_load_explicit(&w->app->keys_slot, memory_order_acquire);
-	if (bcn_jwt_cache_set_keys(w->jwt, &w->app->keys[slot]) == 0)
-		atomic_store(&w->keys_gen, gen);
-}
-
 void *bcn_worker_main(void *arg)
 {
 	struct bcn_worker *w = arg;
@@ -158,7 +146,7 @@ void *bcn_worker_main(void *arg)
 		return NULL;
 	}
 	while (!atomic_load_explicit(&app->stopping, memory_order_relaxed)) {
-		maybe_reload_keys(w);
+		bcn_jwt_ring_follow(&app->keys, w->jwt, &w->keys_gen); /* SIGHUP */
 		BCN_INC(w->st.loops, 1);
 		if (unlikely(d->poll(w, 100) < 0)) {
 			fprintf(stderr, "beacond: worker %u: driver poll failed; stopping\n", w->id);

@@ -7,6 +7,7 @@
  * tokenizer, in strict mode; the beacon itself has its own one-pass parser.
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -205,6 +206,50 @@ int bcn_jwt_cache_set_keys(struct bcn_jwt_cache *c, const struct bcn_jwt_keys *k
 		if (c->e[i].gen == c->gen)
 			c->e[i].gen = 0;
 	return 0;
+}
+
+int bcn_jwt_ring_init(struct bcn_jwt_ring *r, const char *list)
+{
+	if (bcn_jwt_keys_parse(&r->keys[0], list, 1))
+		return -1;
+	atomic_store(&r->slot, 0);
+	atomic_store(&r->gen, 1);
+	return 0;
+}
+
+const struct bcn_jwt_keys *bcn_jwt_ring_current(struct bcn_jwt_ring *r)
+{
+	return &r->keys[atomic_load_explicit(&r->slot, memory_order_acquire)];
+}
+
+uint32_t bcn_jwt_ring_reload(struct bcn_jwt_ring *r, const char *list,
+			     int (*behind)(void *arg, uint32_t gen), void *arg)
+{
+	uint32_t gen = atomic_load(&r->gen);
+	/* the other slot may still be read by a worker that has not switched
+	 * to the current one yet: wait for them (they follow every poll); a
+	 * stale read of a worker's generation only makes this wait longer */
+	for (int tries = 0; tries < 50 && behind && behind(arg, gen); tries++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	unsigned next = 1 - atomic_load(&r->slot);
+	if (bcn_jwt_keys_parse(&r->keys[next], list, gen + 1))
+		return 0;
+	atomic_store_explicit(&r->slot, next, memory_order_release);
+	atomic_store_explicit(&r->gen, gen + 1, memory_order_release);
+	return gen + 1;
+}
+
+void bcn_jwt_ring_follow(struct bcn_jwt_ring *r, struct bcn_jwt_cache *c, _Atomic uint32_t *mine)
+{
+	uint32_t gen = atomic_load_explicit(&r->gen, memory_order_acquire);
+	if (__builtin_expect(gen == atomic_load_explicit(mine, memory_order_relaxed), 1))
+		return;
+	/* slot was stored before gen (release): this load sees it */
+	unsigned slot = atomic_load_explicit(&r->slot, memory_order_acquire);
+	if (bcn_jwt_cache_set_keys(c, &r->keys[slot]) == 0)
+		atomic_store(mine, gen);
 }
 
 void bcn_jwt_stats(const struct bcn_jwt_cache *c, struct bcn_jwt_stats *out)

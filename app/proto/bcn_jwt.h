@@ -16,6 +16,7 @@
 #ifndef BCN_JWT_H
 #define BCN_JWT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,42 @@ void bcn_jwt_cache_free(struct bcn_jwt_cache *c);
  * generation stop matching.  Returns 0, or -1 on OpenSSL failure (then the
  * cache keeps the old keys).  Called by the cache's owner thread only. */
 int bcn_jwt_cache_set_keys(struct bcn_jwt_cache *c, const struct bcn_jwt_keys *keys);
+
+/*
+ * Key rotation without a restart (SIGHUP in beacond and beacon-api): two
+ * key slots, the one in force named by `slot`, its generation in `gen`.
+ * The main thread fills the other slot and publishes it; each worker
+ * follows between requests.  A slot is refilled only once every worker has
+ * left it, so a worker never reads a key set while it is rewritten.
+ */
+struct bcn_jwt_ring {
+	struct bcn_jwt_keys keys[2];
+	_Atomic uint32_t slot, gen;
+};
+
+/* Parse list into slot 0 as generation 1 (start-up).  Returns 0, or -1 if
+ * the list is bad (bcn_jwt_keys_parse; the ring is then unusable). */
+int bcn_jwt_ring_init(struct bcn_jwt_ring *r, const char *list);
+
+/* The key set in force (for bcn_jwt_cache_new).  Can't fail. */
+const struct bcn_jwt_keys *bcn_jwt_ring_current(struct bcn_jwt_ring *r);
+
+/*
+ * Main thread: wait (up to ~0.5 s, polling behind(arg, gen)) until no
+ * worker still uses the slot about to be refilled, then parse list into it
+ * and publish it as the next generation.  behind returns 1 while some
+ * running worker's generation differs from gen.  Returns the new
+ * generation, or 0 if the list is bad (on error nothing is changed and
+ * the running keys stay).
+ */
+uint32_t bcn_jwt_ring_reload(struct bcn_jwt_ring *r, const char *list,
+			     int (*behind)(void *arg, uint32_t gen), void *arg);
+
+/* Worker thread, between requests: if a new generation is out, point its
+ * cache at it and store the generation in *mine.  Costs one atomic load
+ * when nothing changed.  On OpenSSL failure the cache keeps the old keys
+ * and the next call tries again. */
+void bcn_jwt_ring_follow(struct bcn_jwt_ring *r, struct bcn_jwt_cache *c, _Atomic uint32_t *mine);
 
 /*
  * Verify a compact JWT: header {"alg":"HS256"} (typ optional, must be "JWT"

@@ -33,7 +33,7 @@ static void init(void)
 	bcn_ingest_cfg_defaults(&app.icfg);
 	app.icfg.skew_past_ms = INT64_MAX / 4; /* accept any plausible ts */
 	app.icfg.skew_future_ms = INT64_MAX / 4;
-	CHECK(bcn_jwt_keys_parse(&app.keys[0], "fuzz-key", 1) == 0);
+	CHECK(bcn_jwt_ring_init(&app.keys, "fuzz-key") == 0);
 	app.nworkers = 1;
 	w = aligned_alloc(64, sizeof(*w));
 	app.w = w;

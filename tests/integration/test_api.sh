@@ -308,6 +308,33 @@ expect 200 "$T1" /v1/me/likes/$F1 "{\"film_id\":\"$F1\",\"state\":\"disliked\"}"
 expect 200 "" "/v1/films/$F1/reviews?limit=3&cursor=4000.${R}2" "{\"items\":[$REV1],\"next_cursor\":null}"
 it_log "PostgreSQL restarted: answering again"
 
+# ---- key rotation: SIGHUP reloads auth.jwt_keys -----------------------------------------
+eval "apid=\$IT_PID_api"
+KEY2=it-api-key-2
+TNEW=$(tok "$KEY2" $U1)
+gen() { curl -sf "$OPS/metrics" | awk '$1 == "beacon_api_jwt_key_generation" { print $2 }'; }
+[ "$(gen)" = 1 ] || it_fail "key generation at start: $(gen), want 1"
+error 401 "$TNEW" /v1/me/likes/$F1 bad_token                  # not a key yet
+sed -i "s/^jwt_keys = .*/jwt_keys = $KEY,$KEY2/" "$W/api.ini"  # both: rotation begins
+kill -HUP "$apid"
+it_wait 5 "key generation 2 after SIGHUP (both keys)" sh -c "[ \"\$(curl -sf $OPS/metrics | awk '\$1 == \"beacon_api_jwt_key_generation\" { print \$2 }')\" = 2 ]"
+expect 200 "$TNEW" /v1/me/likes/$F1 "{\"film_id\":\"$F1\",\"state\":\"disliked\"}"
+expect 200 "$T1" /v1/me/likes/$F1 "{\"film_id\":\"$F1\",\"state\":\"disliked\"}"
+sed -i "s/^jwt_keys = .*/jwt_keys = $KEY2/" "$W/api.ini"       # the old key retired
+kill -HUP "$apid"
+it_wait 5 "key generation 3 after SIGHUP (new key only)" sh -c "[ \"\$(curl -sf $OPS/metrics | awk '\$1 == \"beacon_api_jwt_key_generation\" { print \$2 }')\" = 3 ]"
+# a worker follows within its 100 ms poll; the cache drops what the old key verified
+it_wait 5 "a token of the retired key to be refused" sh -c "[ \"\$(curl -s -m 3 -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $T1' $API/v1/me/likes/$F1)\" = 401 ]"
+expect 200 "$TNEW" /v1/me/likes/$F1 "{\"film_id\":\"$F1\",\"state\":\"disliked\"}"
+sed -i "s/^jwt_keys = .*/jwt_keys = hex:zz/" "$W/api.ini"      # a bad list: refused, keys stay
+kill -HUP "$apid"
+it_wait 5 "the bad reload to be counted" sh -c "curl -sf $OPS/metrics | grep -q '^beacon_api_config_reloads_total{result=\"error\"} 1\$'"
+[ "$(gen)" = 3 ] || it_fail "a bad key list changed the generation to $(gen)"
+expect 200 "$TNEW" /v1/me/likes/$F1 "{\"film_id\":\"$F1\",\"state\":\"disliked\"}"
+curl -sf "$OPS/metrics" | grep -q '^beacon_api_config_reloads_total{result="ok"} 2$' || it_fail "reloads ok != 2"
+sed -i "s/^jwt_keys = .*/jwt_keys = $KEY/" "$W/api.ini"
+it_log "SIGHUP: a new key accepted, the retired one refused, a bad list kept the running keys"
+
 # ---- metrics and shutdown ------------------------------------------------------------
 curl -sf "$OPS/metrics" > "$W/metrics" || it_fail "/metrics"
 for m in 'beacon_api_requests_total{endpoint="me_history",status="503"}' \

@@ -25,9 +25,8 @@ static int setup_worker(size_t ring_bytes)
 	bcn_cfg_defaults(&app.cfg);
 	app.cfg.ring_bytes = (int64_t)ring_bytes;
 	bcn_ingest_cfg_defaults(&app.icfg);
-	if (bcn_jwt_keys_parse(&app.keys[0], "unit-key", 1))
+	if (bcn_jwt_ring_init(&app.keys, "unit-key"))
 		return -1;
-	atomic_store(&app.keys_gen, 1);
 	app.nworkers = 1;
 	w = aligned_alloc(64, sizeof(*w));
 	app.w = w;

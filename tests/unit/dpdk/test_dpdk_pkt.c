@@ -220,7 +220,7 @@ static void t_csum_long(void)
 			uint16_t got = bcn_csum_fold(bcn_csum_add(0, b, n));
 			uint8_t mem[2];
 			memcpy(mem, &got, 2);
-			CU_ASSERT_EQUAL((mem[0] << 8 | mem[1]), (unsigned)r);
+			CU_ASSERT_EQUAL((unsigned)(mem[0] << 8 | mem[1]), (unsigned)r);
 		}
 	}
 	free(b);
