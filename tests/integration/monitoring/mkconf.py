@@ -21,7 +21,7 @@ import sys
 
 import yaml
 
-FAST_WINDOWS = {"1m": "5s", "5m": "10s", "10m": "15s", "30m": "30s", "1h": "1m", "1d": "2m"}
+FAST_WINDOWS = {"1m": "5s", "5m": "10s", "10m": "15s", "15m": "20s", "30m": "30s", "1h": "1m", "1d": "2m"}
 FAST_FOR = "2s"
 
 ap = argparse.ArgumentParser()
