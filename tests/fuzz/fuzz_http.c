@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <http_parser.h>
@@ -277,6 +278,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
 	}
 	int crc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (crc != 0 && errno == EINTR) {
+		/* a signal (libFuzzer's own timers) interrupted the blocking
+		 * connect: the handshake goes on (POSIX), so wait for it to
+		 * finish and take its result, bounded at 5 s */
+		struct pollfd pw = { .fd = fd, .events = POLLOUT };
+		int pr, soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		while ((pr = poll(&pw, 1, 5000)) < 0 && errno == EINTR)
+			;
+		crc = pr == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0 ? 0 : -1;
+		if (crc != 0)
+			errno = soerr ? soerr : ETIMEDOUT;
+	}
 	if (crc != 0)
 		fprintf(stderr, "fuzz_http: connect to the server: %s\n", strerror(errno));
 	FZ_CHECK(crc == 0);
