@@ -242,6 +242,15 @@ int bcn_etl_kset(rd_kafka_conf_t *c, const char *k, const char *v, char *err, si
  * (the pairs before the bad one are set). */
 int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t errlen);
 
+/* A consumer's configuration as every consumer of beacon-etl has it (the
+ * streams' and the PostgreSQL sink's): brokers, group and client id, manual
+ * commits, earliest, roundrobin, prefetch and fetch sizes, session,
+ * heartbeat and poll intervals from cfg, kafka.extra last, the log
+ * callback.  Returns it (the caller adds opaque and rebalance callback),
+ * or NULL with a message in err. */
+rd_kafka_conf_t *bcn_etl_consumer_conf(const struct bcn_etl_cfg *c, const char *group,
+				       const char *client_id, char *err, size_t errlen);
+
 /* Restart the fetchers of consumer rk after its prefetch queue filled and
  * drained (librdkafka < 2.3 would leave them idle for up to 1 s): seek each
  * assigned partition with a position, and for which skip (may be NULL)

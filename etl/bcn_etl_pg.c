@@ -1169,39 +1169,12 @@ static void *pg_main(void *arg)
 
 static int consumer_new(struct bcn_etl_pg *g, char *err, size_t errlen)
 {
-	const struct bcn_etl_cfg *c = g->c;
-	char v[64], e[512];
-	rd_kafka_conf_t *kc = rd_kafka_conf_new();
-	int bad = bcn_etl_kset(kc, "bootstrap.servers", c->brokers, err, errlen) ||
-		  bcn_etl_kset(kc, "group.id", c->pg_group, err, errlen) ||
-		  bcn_etl_kset(kc, "client.id", "beacon-etl-pg", err, errlen) ||
-		  bcn_etl_kset(kc, "enable.auto.commit", "false", err, errlen) ||
-		  bcn_etl_kset(kc, "enable.auto.offset.store", "false", err, errlen) ||
-		  bcn_etl_kset(kc, "auto.offset.reset", "earliest", err, errlen) ||
-		  bcn_etl_kset(kc, "enable.partition.eof", "false", err, errlen) ||
-		  bcn_etl_kset(kc, "partition.assignment.strategy", "roundrobin", err, errlen) ||
-		  bcn_etl_kset(kc, "fetch.wait.max.ms", "100", err, errlen) ||
-		  bcn_etl_kset(kc, "log_level", "4", err, errlen);
-	snprintf(v, sizeof(v), "%lld", (long long)c->queue_kbytes);
-	bad = bad || bcn_etl_kset(kc, "queued.max.messages.kbytes", v, err, errlen);
-	snprintf(v, sizeof(v), "%lld", (long long)c->fetch_max_kbytes * 1024);
-	bad = bad || bcn_etl_kset(kc, "fetch.max.bytes", v, err, errlen);
-	snprintf(v, sizeof(v), "%lld", (long long)c->session_timeout_ms);
-	bad = bad || bcn_etl_kset(kc, "session.timeout.ms", v, err, errlen);
-	snprintf(v, sizeof(v), "%lld",
-		 (long long)(c->session_timeout_ms / 3 > 3000 ? 3000 : c->session_timeout_ms / 3));
-	bad = bad || bcn_etl_kset(kc, "heartbeat.interval.ms", v, err, errlen);
-	snprintf(v, sizeof(v), "%lld", (long long)c->max_poll_interval_ms);
-	bad = bad || bcn_etl_kset(kc, "max.poll.interval.ms", v, err, errlen);
-	/* kafka.extra, as the streams' consumers get it */
-	bad = bad || bcn_etl_kset_extra(kc, c->kafka_extra, err, errlen);
-	if (bad) {
-		rd_kafka_conf_destroy(kc);
+	char e[512];
+	rd_kafka_conf_t *kc = bcn_etl_consumer_conf(g->c, g->c->pg_group, "beacon-etl-pg", err, errlen);
+	if (!kc)
 		return -1;
-	}
 	rd_kafka_conf_set_opaque(kc, g);
 	rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
-	rd_kafka_conf_set_log_cb(kc, bcn_etl_kafka_log);
 	g->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
 	if (!g->rk) {
 		snprintf(err, errlen, "pg: kafka consumer: %s", e);

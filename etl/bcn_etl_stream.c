@@ -1145,23 +1145,21 @@ int bcn_etl_kick_fetchers(rd_kafka_t *rk, int (*skip)(void *arg, const char *top
 	return kicked;
 }
 
-static int consumer_new(struct bcn_etl_stream *s, char *err, size_t errlen)
+rd_kafka_conf_t *bcn_etl_consumer_conf(const struct bcn_etl_cfg *c, const char *group,
+				       const char *client_id, char *err, size_t errlen)
 {
-	const struct bcn_etl_cfg *c = &s->etl->cfg;
-	char v[600], e[512];
+	char v[64];
 	rd_kafka_conf_t *kc = rd_kafka_conf_new();
-	int bad = bcn_etl_kset(kc, "bootstrap.servers", c->brokers, err, errlen);
-	snprintf(v, sizeof(v), "%s-%s", c->group_prefix, s->name);
-	bad = bad || bcn_etl_kset(kc, "group.id", v, err, errlen);
-	snprintf(v, sizeof(v), "beacon-etl-%s", s->name);
-	bad = bad || bcn_etl_kset(kc, "client.id", v, err, errlen) ||
-	      bcn_etl_kset(kc, "enable.auto.commit", "false", err, errlen) ||
-	      bcn_etl_kset(kc, "enable.auto.offset.store", "false", err, errlen) ||
-	      bcn_etl_kset(kc, "auto.offset.reset", "earliest", err, errlen) ||
-	      bcn_etl_kset(kc, "enable.partition.eof", "false", err, errlen) ||
-	      bcn_etl_kset(kc, "partition.assignment.strategy", "roundrobin", err, errlen) ||
-	      bcn_etl_kset(kc, "fetch.wait.max.ms", "100", err, errlen) ||
-	      bcn_etl_kset(kc, "log_level", "4", err, errlen);
+	int bad = bcn_etl_kset(kc, "bootstrap.servers", c->brokers, err, errlen) ||
+		  bcn_etl_kset(kc, "group.id", group, err, errlen) ||
+		  bcn_etl_kset(kc, "client.id", client_id, err, errlen) ||
+		  bcn_etl_kset(kc, "enable.auto.commit", "false", err, errlen) ||
+		  bcn_etl_kset(kc, "enable.auto.offset.store", "false", err, errlen) ||
+		  bcn_etl_kset(kc, "auto.offset.reset", "earliest", err, errlen) ||
+		  bcn_etl_kset(kc, "enable.partition.eof", "false", err, errlen) ||
+		  bcn_etl_kset(kc, "partition.assignment.strategy", "roundrobin", err, errlen) ||
+		  bcn_etl_kset(kc, "fetch.wait.max.ms", "100", err, errlen) ||
+		  bcn_etl_kset(kc, "log_level", "4", err, errlen);
 	snprintf(v, sizeof(v), "%lld", (long long)c->queue_kbytes);
 	bad = bad || bcn_etl_kset(kc, "queued.max.messages.kbytes", v, err, errlen);
 	snprintf(v, sizeof(v), "%lld", (long long)c->fetch_max_kbytes * 1024);
@@ -1176,11 +1174,23 @@ static int consumer_new(struct bcn_etl_stream *s, char *err, size_t errlen)
 	      bcn_etl_kset_extra(kc, c->kafka_extra, err, errlen);
 	if (bad) {
 		rd_kafka_conf_destroy(kc);
-		return -1;
+		return NULL;
 	}
+	rd_kafka_conf_set_log_cb(kc, bcn_etl_kafka_log);
+	return kc;
+}
+
+static int consumer_new(struct bcn_etl_stream *s, char *err, size_t errlen)
+{
+	const struct bcn_etl_cfg *c = &s->etl->cfg;
+	char group[600], cid[64], e[512];
+	snprintf(group, sizeof(group), "%s-%s", c->group_prefix, s->name);
+	snprintf(cid, sizeof(cid), "beacon-etl-%s", s->name);
+	rd_kafka_conf_t *kc = bcn_etl_consumer_conf(c, group, cid, err, errlen);
+	if (!kc)
+		return -1;
 	rd_kafka_conf_set_opaque(kc, s);
 	rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
-	rd_kafka_conf_set_log_cb(kc, bcn_etl_kafka_log);
 	s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
 	if (!s->rk) {
 		snprintf(err, errlen, "kafka consumer: %s", e);

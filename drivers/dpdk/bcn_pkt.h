@@ -176,6 +176,7 @@ static inline __attribute__((always_inline)) uint64_t bcn_csum_add(uint64_t sum,
 		if (len & 1)
 			v |= (uint64_t)p[o] << (o * 8);
 #else
+		(void)total;
 		v = 0;
 		memcpy(&v, p, len);
 #endif
