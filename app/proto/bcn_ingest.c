@@ -115,10 +115,14 @@ static void make_event_id(struct bcn_ingest *in, int64_t now_ms, uint8_t id[16])
 	uint64_t hi = (ms << 16) | 0x7000u | in->seq;
 	uint64_t lo = (2ull << 62) | ((uint64_t)in->cfg->node_id << 46) |
 		      ((uint64_t)in->worker << 38) | (in->rnd & ((1ull << 38) - 1));
-	for (int i = 0; i < 8; i++) {
-		id[i] = (uint8_t)(hi >> (56 - 8 * i));
-		id[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
-	}
+	/* big-endian, as a UUID is written (perf: a byte loop here was 80
+	 * instructions a beacon under callgrind; two byte swaps are four) */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+#endif
+	memcpy(id, &hi, 8);
+	memcpy(id + 8, &lo, 8);
 }
 
 int bcn_ingest(struct bcn_ingest *in, enum bcn_format fmt, const void *buf, size_t len,

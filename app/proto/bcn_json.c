@@ -13,10 +13,8 @@
  * tests/fuzz/fuzz_json.c.
  */
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 #include "bcn_proto.h"
+#include "bcn_uuid.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -27,23 +25,45 @@ enum fld {
 	F_SCORE, F_TEXT, F_RATING, F_OP, F_TOKEN, F_UNKNOWN
 };
 
+/*
+ * The known keys.  key_pat[f + 1] is key f as a 16-byte pattern: the key, its
+ * closing quote, zeros (key_pat[0] matches nothing).  key_slot[length][second
+ * byte & 31] is f + 1 for the key of that length and second byte, else 0: no
+ * two known keys share both, so a key is found with one look-up and checked
+ * with one compare (perf: this replaced a switch on the length and memcmp
+ * calls; see the SSE2 path in bcn_json_parse).  field_of() reads the same
+ * tables, so the fast and the general path cannot disagree.
+ */
+static const char key_pat[F_UNKNOWN + 1][16] __attribute__((aligned(16))) = {
+	[F_TYPE + 1] = "type\"", [F_TS + 1] = "ts\"", [F_ANON + 1] = "anon_id\"",
+	[F_SESSION + 1] = "session_id\"", [F_FILM + 1] = "film_id\"",
+	[F_REVIEW_ID + 1] = "review_id\"", [F_POSITION + 1] = "position_ms\"",
+	[F_DURATION + 1] = "duration_ms\"", [F_EVENT + 1] = "event\"", [F_FROM + 1] = "from\"",
+	[F_TO + 1] = "to\"", [F_URL + 1] = "url\"", [F_REFERRER + 1] = "referrer\"",
+	[F_KEY + 1] = "key\"", [F_VALUE + 1] = "value\"", [F_SCORE + 1] = "score\"",
+	[F_TEXT + 1] = "text\"", [F_RATING + 1] = "rating\"", [F_OP + 1] = "op\"",
+	[F_TOKEN + 1] = "token\"",
+};
+
+#define KS(len, c1, f) [len][(c1) & 31] = (f) + 1
+static const uint8_t key_slot[16][32] = {
+	KS(4, 'y', F_TYPE), KS(2, 's', F_TS), KS(7, 'n', F_ANON), KS(10, 'e', F_SESSION),
+	KS(7, 'i', F_FILM), KS(9, 'e', F_REVIEW_ID), KS(11, 'o', F_POSITION),
+	KS(11, 'u', F_DURATION), KS(5, 'v', F_EVENT), KS(4, 'r', F_FROM), KS(2, 'o', F_TO),
+	KS(3, 'r', F_URL), KS(8, 'e', F_REFERRER), KS(3, 'e', F_KEY), KS(5, 'a', F_VALUE),
+	KS(5, 'c', F_SCORE), KS(4, 'e', F_TEXT), KS(6, 'a', F_RATING), KS(2, 'p', F_OP),
+	KS(5, 'o', F_TOKEN),
+};
+#undef KS
+
+/* The field named by the n bytes at k (a decoded key), or F_UNKNOWN. */
 static enum fld field_of(const char *k, size_t n)
 {
-#define K(s, f) if (n == sizeof(s) - 1 && memcmp(k, s, n) == 0) return f
-	switch (n) {
-	case 2: K("ts", F_TS); K("to", F_TO); K("op", F_OP); break;
-	case 3: K("url", F_URL); K("key", F_KEY); break;
-	case 4: K("type", F_TYPE); K("from", F_FROM); K("text", F_TEXT); break;
-	case 5: K("event", F_EVENT); K("value", F_VALUE); K("score", F_SCORE);
-		K("token", F_TOKEN); break;
-	case 6: K("rating", F_RATING); break;
-	case 7: K("anon_id", F_ANON); K("film_id", F_FILM); break;
-	case 8: K("referrer", F_REFERRER); break;
-	case 9: K("review_id", F_REVIEW_ID); break;
-	case 10: K("session_id", F_SESSION); break;
-	case 11: K("position_ms", F_POSITION); K("duration_ms", F_DURATION); break;
-	}
-#undef K
+	if (n < 2 || n > 15)
+		return F_UNKNOWN;
+	unsigned slot = key_slot[n][(uint8_t)k[1] & 31];
+	if (slot && memcmp(key_pat[slot], k, n) == 0)
+		return (enum fld)(slot - 1);
 	return F_UNKNOWN;
 }
 
@@ -78,14 +98,18 @@ static int hex4(const char *p, unsigned *out)
 #ifdef __SSE2__
 /* Bit i set if p[i] is '"', '\\' or a control byte (< 0x20: max_epu8(x,
  * 0x1f) == 0x1f), for the 16 bytes at p (SSE2 is part of x86-64). */
-static inline unsigned special16(const char *p)
+static inline unsigned special_bits(__m128i w)
 {
 	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
 	const __m128i ctl = _mm_set1_epi8(0x1f);
-	__m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
 	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
 				 _mm_cmpeq_epi8(_mm_max_epu8(w, ctl), ctl));
 	return (unsigned)_mm_movemask_epi8(m);
+}
+
+static inline unsigned special16(const char *p)
+{
+	return special_bits(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 #endif
 
@@ -98,7 +122,7 @@ static inline unsigned special16(const char *p)
  * BCN_R_TOO_LONG (decoded value longer than cap).  A raw slice is not checked
  * against cap; the caller does that.
  */
-static int scan_string(struct jp *j, char *dst, size_t cap, const char **out, size_t *outlen)
+static int scan_string_ool(struct jp *j, char *dst, size_t cap, const char **out, size_t *outlen)
 {
 	const char *start = j->p, *p = j->p, *end = j->end;
 
@@ -236,6 +260,37 @@ emit:
 	return BCN_R_MALFORMED;
 }
 
+/* scan_string_ool through a copy of *j (perf: bcn_json_parse's cursor then
+ * never has its address taken, so it stays in a register instead of going
+ * through the stack, and a store-to-load forwarding, on every field). */
+static inline int scan_string(struct jp *j, char *dst, size_t cap, const char **out, size_t *outlen)
+{
+	struct jp t = *j;
+	int rc = scan_string_ool(&t, dst, cap, out, outlen);
+	j->p = t.p;
+	return rc;
+}
+
+/* scan_string for the common case, inline: a plain string whose closing
+ * quote is within 16 bytes (the type, event and op values) is a slice of the
+ * input; anything else goes to scan_string.  Same contract. */
+static inline int scan_string_short(struct jp *j, char *dst, size_t cap, const char **out,
+				    size_t *outlen)
+{
+#ifdef __SSE2__
+	if (likely(j->end - j->p >= 16)) {
+		unsigned bits = special16(j->p);
+		if (likely(bits) && j->p[__builtin_ctz(bits)] == '"') {
+			*out = j->p;
+			*outlen = (size_t)__builtin_ctz(bits);
+			j->p += *outlen + 1;
+			return BCN_OK;
+		}
+	}
+#endif
+	return scan_string(j, dst, cap, out, outlen);
+}
+
 /* Kinds of JSON value as seen by a field. */
 enum jv { JV_STRING, JV_INT, JV_NUMBER, JV_BOOL, JV_NULL };
 
@@ -293,8 +348,9 @@ static int scan_number(struct jp *j, enum jv *kind, int64_t *iv, int *overflow)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		/* perf: up to 15 digits without a multiply-add chain per digit
 		 * (a ts has 13): count the leading digits of 8 bytes, convert
-		 * them at once; 16 digits or more take the loops below */
-		if (end - p >= 16) {
+		 * them at once; 16 digits or more, or 8 or more with under 16
+		 * bytes left, take the loops below */
+		if (end - p >= 8) {
 			uint64_t w1, w2;
 			unsigned l1 = lead_digits(p, &w1), l2;
 			if (l1 < 8) {
@@ -302,11 +358,14 @@ static int scan_number(struct jp *j, enum jv *kind, int64_t *iv, int *overflow)
 				p += l1;
 				goto digits_done;
 			}
-			l2 = lead_digits(p + 8, &w2);
-			if (l2 < 8) {
-				v = digits_value(w1, 8) * pow10_8[l2] + (l2 ? digits_value(w2, l2) : 0);
-				p += 8 + l2;
-				goto digits_done;
+			if (end - p >= 16) {
+				l2 = lead_digits(p + 8, &w2);
+				if (l2 < 8) {
+					v = digits_value(w1, 8) * pow10_8[l2] +
+					    (l2 ? digits_value(w2, l2) : 0);
+					p += 8 + l2;
+					goto digits_done;
+				}
 			}
 		}
 #endif
@@ -469,20 +528,27 @@ static int field_int(struct bcn_record *r, enum fld f, int64_t v)
 	}
 }
 
-static inline int uuid_field(enum fld f)
-{
-	return f == F_ANON || f == F_SESSION || f == F_FILM || f == F_REVIEW_ID;
-}
+/* Where each UUID field goes in the record and its has-bit (off 0: not a
+ * UUID field; offset 0 is the type byte, never a UUID). */
+static const struct { uint16_t off, has; } uuid_at[F_UNKNOWN + 1] = {
+	[F_ANON] = { offsetof(struct bcn_record, anon_id), BCN_HAS_ANON },
+	[F_SESSION] = { offsetof(struct bcn_record, session_id), BCN_HAS_SESSION },
+	[F_FILM] = { offsetof(struct bcn_record, film_id), BCN_HAS_FILM },
+	[F_REVIEW_ID] = { offsetof(struct bcn_record, review_id), BCN_HAS_REVIEW },
+};
 
-/* Parse the 36 bytes at s as field f's UUID: 0, or -1 (nothing changed). */
-static int uuid_in_place(struct bcn_record *r, enum fld f, const char *s)
+/* The two bytes at p as stored; COMMA_QUOTE is ',' then '"' in memory. */
+static inline uint16_t load16(const char *p)
 {
-	uint8_t *dst = f == F_ANON ? r->anon_id : f == F_SESSION ? r->session_id
-		       : f == F_FILM ? r->film_id : r->review_id;
-	uint16_t bit = f == F_ANON ? BCN_HAS_ANON : f == F_SESSION ? BCN_HAS_SESSION
-		       : f == F_FILM ? BCN_HAS_FILM : BCN_HAS_REVIEW;
-	return set_uuid(dst, &r->has, bit, s, 36) == BCN_OK ? 0 : -1;
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
 }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define COMMA_QUOTE ((uint16_t)(',' | '"' << 8))
+#else
+#define COMMA_QUOTE ((uint16_t)(',' << 8 | '"'))
+#endif
 
 static inline int is_numeric_field(enum fld f)
 {
@@ -518,15 +584,34 @@ int bcn_json_parse(const char *buf, size_t len, struct bcn_record *r, struct bcn
 		if (j.p >= j.end || *j.p != '"')
 			return BCN_R_MALFORMED;
 		j.p++;
+next_key:;
 		enum fld f;
 #ifdef __SSE2__
 		/* perf: a key of under 16 plain bytes (all the known ones) is
 		 * found inline, without a call */
-		if (likely(j.end - j.p >= 16)) {
-			unsigned bits = special16(j.p);
+		if (likely(j.end - j.p >= 18)) {
+			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)j.p);
+			unsigned bits = special_bits(w);
 			if (likely(bits) && j.p[__builtin_ctz(bits)] == '"') {
+				/* the key's bytes and its closing quote, against the
+				 * one known key of that length and second byte */
 				kn = (size_t)__builtin_ctz(bits);
-				f = field_of(j.p, kn);
+				unsigned slot = key_slot[kn][(uint8_t)j.p[1] & 31];
+				__m128i pat = _mm_load_si128((const __m128i *)(const void *)key_pat[slot]);
+				unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, pat));
+				if (likely((~eq & ((2u << kn) - 1)) == 0)) {
+					f = (enum fld)(slot - 1);
+					j.p += kn + 1;
+					/* two bytes are left (18 were): the colon and
+					 * the value's first byte need no bounds check */
+					if (likely(j.p[0] == ':' && (uint8_t)j.p[1] > ' ')) {
+						j.p++;
+						goto have_value;
+					}
+					goto have_key;
+				}
+				/* plain, unknown */
+				f = F_UNKNOWN;
 				j.p += kn + 1;
 				goto have_key;
 			}
@@ -547,18 +632,28 @@ int bcn_json_parse(const char *buf, size_t len, struct bcn_record *r, struct bcn
 #ifdef __SSE2__
 have_key:
 #endif
-		skip_ws(&j);
-		if (j.p >= j.end || *j.p != ':')
-			return BCN_R_MALFORMED;
-		j.p++;
-		skip_ws(&j);
-		if (j.p >= j.end)
-			return BCN_R_MALFORMED;
-		if (f != F_UNKNOWN) {
-			if (seen & (1u << f))
-				return BCN_R_DUPLICATE_FIELD;
-			seen |= 1u << f;
+		/* perf: compact JSON has the colon and the value right after
+		 * the key; anything else takes the general path */
+		if (likely(j.end - j.p >= 2 && j.p[0] == ':' && (uint8_t)j.p[1] > ' ')) {
+			j.p++;
+		} else {
+			skip_ws(&j);
+			if (j.p >= j.end || *j.p != ':')
+				return BCN_R_MALFORMED;
+			j.p++;
+			skip_ws(&j);
+			if (j.p >= j.end)
+				return BCN_R_MALFORMED;
 		}
+#ifdef __SSE2__
+have_value:;
+#endif
+		/* a known field once only (unknown ones may repeat: their bit
+		 * is masked off) */
+		uint32_t bit = (1u << f) & ~(1u << F_UNKNOWN);
+		if (unlikely(seen & bit))
+			return BCN_R_DUPLICATE_FIELD;
+		seen |= bit;
 
 		char c = *j.p;
 		/* perf: a UUID field whose value is 36 bytes and a closing quote
@@ -567,8 +662,9 @@ have_key:
 		 * character, and scanning it as a string first would be wasted.
 		 * Anything else (a bad UUID too) takes the general path, which
 		 * gives the exact reject reason */
-		if (c == '"' && uuid_field(f) && j.end - j.p > 37 && j.p[37] == '"' &&
-		    uuid_in_place(r, f, j.p + 1) == 0) {
+		if (c == '"' && uuid_at[f].off && j.end - j.p > 37 && j.p[37] == '"' &&
+		    bcn_uuid_parse36(j.p + 1, (uint8_t *)r + uuid_at[f].off) == 0) {
+			r->has |= uuid_at[f].has;
 			j.p += 38;
 		} else if (c == '"') {
 			j.p++;
@@ -583,7 +679,7 @@ have_key:
 				size_t cap = sr ? limit_of(f) : sizeof(small);
 				if (f == F_TOKEN)
 					dst = NULL; /* tokens are base64url: no escapes */
-				rc = scan_string(&j, dst, cap, &v, &vn);
+				rc = scan_string_short(&j, dst, cap, &v, &vn);
 				if (rc == BCN_R_TOO_LONG && !sr)
 					rc = f == F_TYPE ? BCN_R_UNKNOWN_TYPE
 					     : (f == F_EVENT || f == F_OP) ? BCN_R_BAD_ENUM
@@ -630,6 +726,11 @@ have_key:
 			return BCN_R_MALFORMED; /* nested object/array or garbage */
 		}
 
+		/* perf: compact JSON goes on with the next key's quote */
+		if (likely(j.end - j.p >= 2 && load16(j.p) == COMMA_QUOTE)) {
+			j.p += 2;
+			goto next_key;
+		}
 		skip_ws(&j);
 		if (j.p >= j.end)
 			return BCN_R_MALFORMED;

@@ -196,7 +196,7 @@ static void t_csum_random(void)
 	}
 }
 
-/* Lengths past the vector loop's lane flush (4096 steps of 16 bytes), all
+/* Lengths past the vector loop's chunk (4096 blocks of 16 bytes), all
  * ones (the largest words: a lane that wrapped would show) and random. */
 static void t_csum_long(void)
 {
