@@ -2,7 +2,7 @@
 #   make deps    install every Debian package the project needs (root, idempotent)
 #   make         build everything
 #   make check   unit tier only (fast edit-test loop)
-#   make test    deps + build + unit + ASan/UBSan unit + bounded fuzz (+ integration tiers)
+#   make test    deps + build + unit + ASan/UBSan unit + portable (no-SIMD) unit + bounded fuzz (+ integration tiers)
 #   make fuzz    longer fuzz run (FUZZ_SECONDS per target, default 300)
 #   make bench   the benchmark suite (parser, ingest vs peers, ETL, DPDK, end to end) -> perf/RESULTS.md
 #   make run     the whole local stack (comes with the stack issues)
@@ -49,7 +49,7 @@ BEACOND_LIBS :=
 BEACOND_DEFS :=  # e.g. -DBCN_HAVE_DPDK: drivers/bcn_driver.c lists that driver
 -include drivers/dpdk/module.mk etl/module.mk app/api/module.mk
 
-.PHONY: research run up down docs docs-config all deps check test test-unit test-asan test-tsan test-fuzz test-integration fuzz bench run clean
+.PHONY: research run up down docs docs-config all deps check test test-unit test-asan test-portable test-tsan test-fuzz test-integration fuzz bench run clean
 all: $(B)/libbcnproto.a $(B)/beacon-lint $(B)/kafka-dev $(B)/test-unit $(B)/bench-parse \
 	$(B)/beacond $(B)/beacon-blast $(MODULE_ALL) $(CHECK_BINS)
 
@@ -124,6 +124,18 @@ $(B)/tsan/test-ring: tests/unit/test_ring.c tests/tsan_main.c app/ring/bcn_ring.
 test-tsan: $(B)/tsan/test-ring
 	TSAN_OPTIONS=halt_on_error=1 $(B)/tsan/test-ring
 
+# The unit tier once more with the x86 SIMD paths compiled out (-U__SSE2__):
+# the portable forms that other CPUs run (the parser's word loops, the UUID
+# table decoder, the scalar checksum) must build warning-free and give the
+# same results.
+$(B)/portable/test-unit: $(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(APP_HDR) $(wildcard app/proto/*.h app/ring/*.h app/conf/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread -O2 -U__SSE2__ -o $@ \
+		$(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_APP) $(LDLIBS_PROTO)
+
+test-portable: $(B)/portable/test-unit
+	$(B)/portable/test-unit
+
 test-asan: $(B)/asan/test-unit $(ASAN_BINS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/test-unit
 	@for t in $(ASAN_BINS); do echo "== $$t"; \
@@ -144,6 +156,7 @@ test: deps
 	$(MAKE) test-integration
 	$(MAKE) test-tsan
 	$(MAKE) test-asan
+	$(MAKE) test-portable
 	$(MAKE) check
 
 # The benchmark suite: parser, ingest vs rsyslog/nginx, ETL vs kcat|clickhouse-client,

@@ -67,6 +67,7 @@ static const uint8_t key_slot[16][32] = {
  * computed by the compiler from the same bytes: two keys in one slot would be
  * a duplicate initializer, an error under -Werror (-Woverride-init).
  */
+#if defined(__SSE2__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define KEY_HASH_MUL 0x3b3bbe73u
 #define KH(a, b, c, d) ((uint32_t)(((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | \
 				   (uint32_t)(uint8_t)(c) << 16 | (uint32_t)(uint8_t)(d) << 24) * \
@@ -95,6 +96,7 @@ static const uint8_t key_len[F_UNKNOWN + 1] = {
 	KL(F_TOKEN, "token"),
 };
 #undef KL
+#endif
 
 /* The field named by the n bytes at k (a decoded key), or F_UNKNOWN. */
 static enum fld field_of(const char *k, size_t n)
