@@ -6,6 +6,8 @@
 #   env: WORKER_CPU (1), SIDE_CPU (0: EAL main lcore, null sink, generator),
 #        RUNS (3: each case is run RUNS times, round-robin; the best counts),
 #        COUNT (8192 distinct beacons per pcap),
+#        CASES ("json bin bin200": which pcaps to run; e.g. CASES=json for a
+#               short run inside one of this VM's brief fast phases),
 #        EAL_ARGS (bench-dpdk's EAL arguments; default "--no-huge --no-shconf -m 512";
 #                  with hugepages reserved: "--in-memory -m 512")
 #
@@ -136,7 +138,7 @@ run_ingest() { # CASE: the baseline, bcn_worker_ingest alone on the same payload
 echo "bench_dpdk: EAL $EAL_ARGS; worker on CPU $WCPU, EAL main lcore + null sink (+ memif generator) on CPU $SCPU, ${SECS}s per run, $RUNS runs"
 : > "$D/runs.log"
 for r in $(seq 1 "$RUNS"); do
-	for c in json bin bin200; do
+	for c in ${CASES:-json bin bin200}; do
 		run_pcap "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
 		run_ingest "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
 		run_memif "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
@@ -157,6 +159,8 @@ print("bench_dpdk: best of %s run(s): M beacons/s wall clock | M beacons per wor
 print("| case | pcap infinite_rx | memif | ingest only (no DPDK) |")
 print("|---|---:|---:|---:|")
 for c in ("json", "bin", "bin200"):
+    if not any(k[1] == c for k in best):
+        continue
     cells = ["%.2f &#124; %.2f" % tuple(best[(k, c)]) for k in ("pcap", "memif", "ingest-only")]
     print("| %s | %s |" % (c, " | ".join(cells)))
 EOF2
