@@ -43,6 +43,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 MODULE_ALL   :=  # extra targets of `make all`
 CHECK_BINS   :=  # extra CUnit binaries run by `make check`
 ASAN_BINS    :=  # extra CUnit binaries built with ASan+UBSan, run by `make test-asan`
+PORTABLE_BINS :=  # extra CUnit binaries built with -U__SSE2__, run by `make test-portable`
 INTEG_DEPS   :=  # what the integration tier needs built
 BEACOND_OBJ  :=  # extra objects linked into beacond (the DPDK driver)
 BEACOND_LIBS :=
@@ -133,8 +134,9 @@ $(B)/portable/test-unit: $(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(APP_HDR) $(wildca
 	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread -O2 -U__SSE2__ -o $@ \
 		$(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(CUNIT_LIBS) $(LDLIBS_APP) $(LDLIBS_PROTO)
 
-test-portable: $(B)/portable/test-unit
+test-portable: $(B)/portable/test-unit $(PORTABLE_BINS)
 	$(B)/portable/test-unit
+	@for t in $(PORTABLE_BINS); do echo "== $$t"; $$t || exit 1; done
 
 test-asan: $(B)/asan/test-unit $(ASAN_BINS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/test-unit

@@ -82,7 +82,11 @@ const struct bcn_conf_item bcn_etl_cfg_table[] = {
 	  "table of review records" },
 	{ "tables.bookmark", BCN_CONF_STR, "bookmarks", O(t_bookmark), S(t_bookmark), 0, 0,
 	  "table of bookmark records" },
-	STREAM("views", BCN_ETL_VIEWS, "ugc.views", "65536", "16M"),
+	/* views: ~100,000 view records (~400 B) a batch when it backs up.
+	 * ClickHouse merges what it is given: 14 INSERTs of 44k rows per 600k
+	 * records cost it 1.0-1.3 CPU-s, 6 of 100k 0.7-0.8 (perf/RESULTS.md,
+	 * "Bigger views batches"); at normal rates batch_ms flushes first. */
+	STREAM("views", BCN_ETL_VIEWS, "ugc.views", "100000", "40M"),
 	STREAM("events", BCN_ETL_EVENTS, "ugc.events", "16384", "4M"),
 	STREAM("actions", BCN_ETL_ACTIONS, "ugc.actions", "8192", "2M"),
 	{ "retry.backoff_min_ms", BCN_CONF_INT, "100", O(backoff_min_ms), 0, 1, 600000,

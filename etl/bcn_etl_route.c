@@ -47,6 +47,18 @@ int bcn_etl_stream_of(unsigned t)
 static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
 static inline uint64_t has_less(uint64_t v, unsigned n) { return (v - ONES * n) & ~v & HIGHS; }
 
+/* The bytes of v (little-endian order) that are not ASCII digits, as their
+ * bit 7 set: b is a digit iff b >= 0x30 and b <= 0x39, i.e. b - 0x30 has no
+ * borrow and (b - 0x30) + 0x76 has no carry into bit 7; each lane is
+ * computed on its low 7 bits, so no carry crosses into the next lane. */
+static inline uint64_t not_digits(uint64_t v)
+{
+	uint64_t lo = v & ~HIGHS;                           /* low 7 bits of each byte */
+	uint64_t ge30 = (lo + ONES * (0x80 - 0x30)) & HIGHS; /* low7 >= 0x30 */
+	uint64_t gt39 = (lo + ONES * (0x80 - 0x3a)) & HIGHS; /* low7 >= 0x3a */
+	return (~ge30 | gt39 | v) & HIGHS;                  /* or bit 7 already set */
+}
+
 static inline int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 static inline int is_hex(char c)
 {
@@ -54,8 +66,10 @@ static inline int is_hex(char c)
 }
 
 /* p points just after an opening quote.  Returns the index of the closing
- * quote, or (size_t)-1 on a bad string.  *esc is set if it had escapes. */
-static size_t scan_string(const char *p, size_t i, size_t n, int *esc)
+ * quote, or (size_t)-1 on a bad string.  *esc is set if it had escapes.
+ * perf: always inline (24 strings a view record; as a call, its set-up and
+ * the escape flag through memory were a third of its cost). */
+static inline __attribute__((always_inline)) size_t scan_string(const char *p, size_t i, size_t n, int *esc)
 {
 	*esc = 0;
 	for (;;) {
@@ -127,13 +141,27 @@ static size_t scan_number(const char *p, size_t i, size_t n)
 		i++;
 	if (i >= n)
 		return (size_t)-1;
-	if (p[i] == '0')
+	if (p[i] == '0') {
 		i++;
-	else if (p[i] >= '1' && p[i] <= '9')
+	} else if (p[i] >= '1' && p[i] <= '9') {
+		/* perf: 8 bytes at a time to the first non-digit (SWAR,
+		 * not_digits); a ts has 13 digits */
+		while (i + 8 <= n) {
+			uint64_t v;
+			memcpy(&v, p + i, 8);
+			uint64_t nd = not_digits(v);
+			if (nd) {
+				i += (size_t)(__builtin_ctzll(nd) >> 3);
+				goto digits_done;
+			}
+			i += 8;
+		}
 		while (i < n && p[i] >= '0' && p[i] <= '9')
 			i++;
-	else
+	digits_done:;
+	} else {
 		return (size_t)-1;
+	}
 	if (i < n && p[i] == '.') {
 		size_t s = ++i;
 		while (i < n && p[i] >= '0' && p[i] <= '9')

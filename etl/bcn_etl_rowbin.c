@@ -28,6 +28,7 @@
 #include <jsmn.h>
 #include "bcn_etl_rowbin.h"
 #include "bcn_stat.h"
+#include "bcn_uuid.h"
 
 const uint8_t bcn_rb_uuid_probe[16] = { 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00,
 					0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88 };
@@ -153,19 +154,28 @@ static inline int hexval(unsigned char c)
 }
 
 /* 36-byte canonical UUID text -> 16 bytes in ClickHouse's RowBinary order
- * (byte k of the UUID at position 7 - k, resp. 23 - k for the second half). */
+ * (byte k of the UUID at position 7 - k, resp. 23 - k for the second half).
+ * perf: bcn_uuid_parse36 (SSE2, the same parser as beacond's) and two byte
+ * swaps; it was ~250 instructions a UUID as a table loop, five UUIDs a
+ * record (perf/etl_rb_bench.c). */
 static int put_uuid(const char *s, size_t n, uint8_t *o)
 {
-	static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
-	if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+	uint8_t b[16];
+	if (n != 36 || bcn_uuid_parse36(s, b))
 		return -1;
-	unsigned bad = 0;
-	for (int k = 0; k < 16; k++) {
-		uint8_t h = hexv[(unsigned char)s[at[k]]], l = hexv[(unsigned char)s[at[k] + 1]];
-		bad |= (unsigned)(h | l) & 0x80;
-		o[k < 8 ? 7 - k : 23 - k] = (uint8_t)(h << 4 | (l & 0x0f));
-	}
-	return bad ? -1 : 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t h, l;
+	memcpy(&h, b, 8);
+	memcpy(&l, b + 8, 8);
+	h = __builtin_bswap64(h);
+	l = __builtin_bswap64(l);
+	memcpy(o, &h, 8);
+	memcpy(o + 8, &l, 8);
+#else
+	for (int k = 0; k < 16; k++)
+		o[k < 8 ? 7 - k : 23 - k] = b[k];
+#endif
+	return 0;
 }
 
 /* An integer literal (JSON grammar) into the type's bytes.  Returns the
@@ -179,6 +189,15 @@ static int put_int(const char *s, size_t n, unsigned type, uint8_t *o)
 	if (i >= n || n - i > 20 || (s[i] == '0' && n - i > 1))
 		return -1;
 	uint64_t v = 0;
+	if (n - i <= 19) {
+		/* perf: 19 digits cannot overflow 64 bits (10^19 - 1 < 2^64) */
+		for (; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)s[i] - '0';
+			if (d > 9)
+				return -1;
+			v = v * 10 + d;
+		}
+	}
 	for (; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
@@ -295,6 +314,41 @@ static size_t unescape(const char *s, size_t n, uint8_t *o)
 	return w;
 }
 
+/* a[0..n) == b[0..n), reading no byte outside either.  perf: inline
+ * overlapping word compares instead of a memcmp call per key (12 keys a
+ * record). */
+static inline int key_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y, x2, y2;
+	if (n >= 8) {
+		while (n > 16) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return 0;
+			a += 8, b += 8, n -= 8;
+		}
+		/* 8..16: the first and the last 8 bytes */
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, a + n - 8, 8);
+		memcpy(&y2, b + n - 8, 8);
+		return ((x ^ y) | (x2 ^ y2)) == 0;
+	}
+	if (n >= 4) {
+		uint32_t u, v, u2, v2;
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, a + n - 4, 4);
+		memcpy(&v2, b + n - 4, 4);
+		return ((u ^ v) | (u2 ^ v2)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
 		      const struct bcn_etl_tok *tok, int ntok, uint8_t *out, size_t cap,
 		      size_t *outlen)
@@ -314,11 +368,11 @@ int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
 		if (unlikely(kt->kesc))
 			return BCN_RB_FALLBACK; /* an escaped key: ClickHouse decides */
 		/* keys usually come in column order: try the next one first */
-		int c = next < p->ncols && p->col[next].len == kl && !memcmp(p->col[next].name, ks, kl)
+		int c = next < p->ncols && p->col[next].len == kl && key_eq(p->col[next].name, ks, kl)
 				? next
 				: -1;
 		for (int j = 0; c < 0 && j < p->ncols; j++)
-			if (p->col[j].len == kl && !memcmp(p->col[j].name, ks, kl))
+			if (p->col[j].len == kl && key_eq(p->col[j].name, ks, kl))
 				c = j;
 		/* an unknown key is skipped, as input_format_skip_unknown_fields=1 does */
 		if (c >= 0) {

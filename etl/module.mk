@@ -36,6 +36,14 @@ $(B)/fuzz/fuzz_etl_route: tests/fuzz/fuzz_etl_route.c etl/bcn_etl_route.c etl/bc
 MODULE_ALL += $(B)/beacon-etl
 CHECK_BINS += $(B)/test-etl
 ASAN_BINS  += $(B)/asan/test-etl
+PORTABLE_BINS += $(B)/portable/test-etl
+
+# The ETL's unit tests with its SSE2 paths (route's string scan, the UUID
+# parser) compiled out: the portable forms must give the same results.
+$(B)/portable/test-etl: $(ETL_UNIT) $(ETL_SRC) $(ETL_HDR) $(ETL_APP_SRC) $(PROTO_SRC) $(wildcard tests/unit/etl/*.h app/proto/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) -pthread -O2 -U__SSE2__ -o $@ \
+		$(ETL_UNIT) $(ETL_SRC) $(ETL_APP_SRC) $(PROTO_SRC) $(CUNIT_LIBS) $(ETL_LIBS) $(LDLIBS_PROTO)
 INTEG_DEPS += $(B)/beacon-etl
 
 # The RowBinary encoder against its jsmn reference and an independent
@@ -44,3 +52,9 @@ $(B)/fuzz/fuzz_etl_rowbin: tests/fuzz/fuzz_etl_rowbin.c etl/bcn_etl_rowbin.c etl
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) $(FUZZ_FLAGS) -o $@ \
 		tests/fuzz/fuzz_etl_rowbin.c etl/bcn_etl_rowbin.c etl/bcn_etl_route.c $(PROTO_SRC) $(LDLIBS_PROTO)
+
+# The stream thread's own per-record work (route + RowBinary), perf/RESULTS.md.
+$(B)/etl-rb-bench: $(B)/perf/etl_rb_bench.o $(B)/etl/bcn_etl_route.o $(B)/etl/bcn_etl_rowbin.o $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)
+$(B)/perf/etl_rb_bench.o: CFLAGS += $(ETL_INCS)
+MODULE_ALL += $(B)/etl-rb-bench

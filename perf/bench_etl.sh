@@ -9,6 +9,9 @@
 #       runs the binary $BENCH_ETL_BASELINE (e.g. an older build) with its own
 #       defaults, for a before/after in the same interleaved run
 #   BENCH_ETL_EXTRA="[kafka]\nqueue_kbytes = 32768"  more beacon-etl config (printf %b)
+#   BENCH_ETL_THREADS=1  also print each thread's CPU seconds over the insert
+#       window (beacon-etl's and ClickHouse's, by thread name), to see which
+#       thread is the critical path
 #
 # Both read every record of ugc.views (view records only, ~420 bytes each,
 # produced beforehand with kcat from tests/integration/etl/gen_records.py)
@@ -66,6 +69,11 @@ met() { curl -sf "http://127.0.0.1:$ETL_MET/metrics" | awk -v k="$1" 'index($0, 
 # CPU seconds (user + sys) of the given processes, summed
 cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a - b }'; }
+# per-thread CPU (name<TAB>centiseconds), threads of one name summed
+tcpu() { for _t in /proc/$1/task/*/stat; do cat "$_t" 2>/dev/null; done |
+	sed 's/^[0-9]* (\(.*\)) /\1\t/' | awk -F '\t' '{ split($2, f, " "); s[$1] += f[12] + f[13] } END { for (k in s) printf "%s\t%d\n", k, s[k] }' | sort; }
+tdiff() { # BEFORE AFTER LABEL: threads that used >= 0.02 s
+	awk -F '\t' -v l="$3" 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d >= 2) o = o sprintf(" %s=%.2f", $1, d / 100) } END { print l ":" o }' "$1" "$2"; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f\n", n / (b - a) }'; }
 
 run_peer() { # RUN
@@ -110,6 +118,7 @@ $(printf '%b' "$EXTRA")"
 	done
 	t1=$(now)
 	c0=$(cpu "$ETL_PID"); k0=$(cpu $CHPIDS $KPID)
+	if [ -n "${BENCH_ETL_THREADS:-}" ]; then tcpu "$ETL_PID" > "$W/t0.etl"; tcpu "$CH_PID" > "$W/t0.ch"; fi
 	end=$(( $(date +%s) + 300 ))
 	while [ "$(met 'beacon_etl_rows_inserted_total{stream="views",table="views"}')" != "$N" ]; do
 		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl did not insert $N rows in 300 s"
@@ -117,6 +126,10 @@ $(printf '%b' "$EXTRA")"
 	done
 	t2=$(now)
 	c1=$(cpu "$ETL_PID"); k1=$(cpu $CHPIDS $KPID)
+	if [ -n "${BENCH_ETL_THREADS:-}" ]; then
+		tcpu "$ETL_PID" > "$W/t1.etl"; tcpu "$CH_PID" > "$W/t1.ch"
+		tdiff "$W/t0.etl" "$W/t1.etl" "  threads beacon-etl"; tdiff "$W/t0.ch" "$W/t1.ch" "  threads clickhouse"
+	fi
 	rss=$(etl_metric beacon_etl_resident_memory_bytes)
 	retries=$(etl_metric beacon_etl_retries_total)
 	json=$(etl_metric beacon_etl_rows_json_total)

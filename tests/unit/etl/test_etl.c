@@ -32,7 +32,8 @@ static void test_conf_defaults(void)
 	CU_ASSERT_STRING_EQUAL(c.s[BCN_ETL_ACTIONS].topic, "ugc.actions");
 	CU_ASSERT_STRING_EQUAL(c.topic_dlq, "ugc.dlq");
 	CU_ASSERT_EQUAL(c.metrics_port, 9471);
-	CU_ASSERT_EQUAL(c.s[BCN_ETL_VIEWS].batch_bytes, 16 << 20);
+	CU_ASSERT_EQUAL(c.s[BCN_ETL_VIEWS].batch_bytes, 40 << 20);
+	CU_ASSERT_EQUAL(c.s[BCN_ETL_VIEWS].batch_rows, 100000);
 	CU_ASSERT_STRING_EQUAL(c.t_player, "player_events");
 	/* every default is valid for its own row */
 	char v[64];
@@ -110,6 +111,32 @@ static void test_route_ok(void)
 	CU_ASSERT_EQUAL(ROUTE("{\"x\":\"type\",\"y\":\"\\\"type\\\":\\\"like\\\"\",\"type\":\"bookmark\"}", &t),
 			BCN_ETL_R_OK);
 	CU_ASSERT_EQUAL(t, BCN_T_BOOKMARK);
+}
+
+/* A number's end, found 8 bytes at a time: every byte value at every place
+ * of a 16-digit number.  Inside it, only a digit, '.' or an exponent letter
+ * (then followed by digits) leaves valid JSON; as the last byte, a digit or
+ * whitespace before the '}'.  Anything else is bad JSON. */
+static void test_route_number_bytes(void)
+{
+	char j[96];
+	for (int at = 1; at < 16; at++)
+		for (int b = 0; b < 256; b++) {
+			char num[17];
+			memcpy(num, "1234567890123456", 17);
+			num[at] = (char)b;
+			int n = snprintf(j, sizeof(j), "{\"type\":\"view\",\"n\":");
+			memcpy(j + n, num, 16);
+			j[n + 16] = '}';
+			unsigned ty;
+			int r = bcn_etl_route(j, (size_t)n + 17, &ty);
+			int ws = b == ' ' || b == '\t' || b == '\n' || b == '\r';
+			int ok = (b >= '0' && b <= '9') ||
+				 (at < 15 ? b == '.' || b == 'e' || b == 'E' : ws);
+			CU_ASSERT_EQUAL(r, ok ? BCN_ETL_R_OK : BCN_ETL_R_BAD_JSON);
+			if ((r == BCN_ETL_R_OK) != ok)
+				fprintf(stderr, "number byte 0x%02x at %d: route %d\n", b, at, r);
+		}
 }
 
 static void test_route_bad(void)
@@ -348,6 +375,7 @@ int main(void)
 	    !CU_add_test(s, "endpoint list", test_endpoints) ||
 	    !CU_add_test(s, "route: valid records", test_route_ok) ||
 	    !CU_add_test(s, "route: unusable records", test_route_bad) ||
+	    !CU_add_test(s, "route: a number's end, every byte", test_route_number_bytes) ||
 	    !CU_add_test(s, "clickhouse: exception parsing", test_ch_parse) ||
 	    !CU_add_test(s, "clickhouse: classification", test_ch_classify) ||
 	    !CU_add_test(s, "backoff schedule", test_backoff) ||
