@@ -84,8 +84,9 @@ const struct bcn_conf_item bcn_etl_cfg_table[] = {
 	  "table of bookmark records" },
 	/* views: ~100,000 view records (~400 B) a batch when it backs up.
 	 * ClickHouse merges what it is given: 14 INSERTs of 44k rows per 600k
-	 * records cost it 1.0-1.3 CPU-s, 6 of 100k 0.7-0.8 (perf/RESULTS.md,
-	 * "Bigger views batches"); at normal rates batch_ms flushes first. */
+	 * records cost ClickHouse + kafka-dev 1.0-1.3 CPU-s, 6 of 100k 0.7-0.8
+	 * (perf/RESULTS.md, beacon-etl, "Fewer instructions per record, bigger
+	 * views batches"); at normal rates batch_ms flushes first. */
 	STREAM("views", BCN_ETL_VIEWS, "ugc.views", "100000", "40M"),
 	STREAM("events", BCN_ETL_EVENTS, "ugc.events", "16384", "4M"),
 	STREAM("actions", BCN_ETL_ACTIONS, "ugc.actions", "8192", "2M"),

@@ -48,9 +48,10 @@ static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
 static inline uint64_t has_less(uint64_t v, unsigned n) { return (v - ONES * n) & ~v & HIGHS; }
 
 /* The bytes of v (little-endian order) that are not ASCII digits, as their
- * bit 7 set: b is a digit iff b >= 0x30 and b <= 0x39, i.e. b - 0x30 has no
- * borrow and (b - 0x30) + 0x76 has no carry into bit 7; each lane is
- * computed on its low 7 bits, so no carry crosses into the next lane. */
+ * bit 7 set.  A byte's low 7 bits plus 0x50 reach bit 7 iff they are
+ * >= 0x30, plus 0x46 iff they are >= 0x3a; a byte with bit 7 already set is
+ * no digit either.  Each sum stays below 0x100, so no lane carries into the
+ * next. */
 static inline uint64_t not_digits(uint64_t v)
 {
 	uint64_t lo = v & ~HIGHS;                           /* low 7 bits of each byte */

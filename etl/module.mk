@@ -37,6 +37,7 @@ MODULE_ALL += $(B)/beacon-etl
 CHECK_BINS += $(B)/test-etl
 ASAN_BINS  += $(B)/asan/test-etl
 PORTABLE_BINS += $(B)/portable/test-etl
+INTEG_DEPS += $(B)/beacon-etl
 
 # The ETL's unit tests with its SSE2 paths (route's string scan, the UUID
 # parser) compiled out: the portable forms must give the same results.
@@ -44,7 +45,6 @@ $(B)/portable/test-etl: $(ETL_UNIT) $(ETL_SRC) $(ETL_HDR) $(ETL_APP_SRC) $(PROTO
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) -pthread -O2 -U__SSE2__ -o $@ \
 		$(ETL_UNIT) $(ETL_SRC) $(ETL_APP_SRC) $(PROTO_SRC) $(CUNIT_LIBS) $(ETL_LIBS) $(LDLIBS_PROTO)
-INTEG_DEPS += $(B)/beacon-etl
 
 # The RowBinary encoder against its jsmn reference and an independent
 # decoding, and the DESCRIBE parser, under libFuzzer.
