@@ -127,8 +127,9 @@ test-tsan: $(B)/tsan/test-ring
 
 # The unit tier once more with the x86 SIMD paths compiled out (-U__SSE2__):
 # the portable forms that other CPUs run (the parser's word loops, the UUID
-# table decoder) must build warning-free and give the same results.  (The
-# DPDK driver's tests need DPDK's own SSE headers: not in this tier.)
+# table decoder; beacon-etl's string scan and UUIDs, via PORTABLE_BINS) must
+# build warning-free and give the same results.  (The DPDK driver's tests
+# need DPDK's own SSE headers: not in this tier.)
 $(B)/portable/test-unit: $(PROTO_SRC) $(APP_SRC) $(UNIT_SRC) $(APP_HDR) $(wildcard app/proto/*.h app/ring/*.h app/conf/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) -pthread -O2 -U__SSE2__ -o $@ \
