@@ -27,9 +27,12 @@
 #         "join" = from process start to that assignment (the group
 #         protocol's initial rebalance delay, ~3 s, paid once per start; the
 #         peer uses no group), reported separately, and "all-in" = both.
+#         Both moments come from perf/etl_poll.py (one process, started
+#         before the ETL, one keep-alive connection, a poll every 10 ms):
+#         the `curl | awk` loop this script used before took ~0.4 of a CPU
+#         from the machine while it timed the ETL (perf/RESULTS.md).
 # CPU seconds over each timed window: beacon-etl, ClickHouse and kafka-dev
-# from /proc/PID/stat; the peer's kcat + clickhouse-client from rusage.  The
-# ETL's progress is polled every 20 ms with curl + awk (cheap next to it).
+# from /proc/PID/stat; the peer's kcat + clickhouse-client from rusage.
 # kafka-dev keeps ~5 MiB per partition: RECORDS * 420 B must stay under
 # PARTITIONS * 5 MiB (the script checks).
 set -eu
@@ -63,9 +66,6 @@ CHPIDS="$CH_PID $(pgrep -P "$CH_PID" 2>/dev/null || true)"
 it_log "produced $N records ($bytes bytes with keys) to ugc.views ($P partitions)"
 
 now() { date +%s.%N; }
-# one metric, summed over its series: curl + awk (the poll loops run every
-# 20 ms; etl_metric's python start-up would eat a core next to the ETL)
-met() { curl -sf "http://127.0.0.1:$ETL_MET/metrics" | awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { printf "%d\n", s }'; }
 # CPU seconds (user + sys) of the given processes, summed
 cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a - b }'; }
@@ -109,23 +109,27 @@ enabled = no
 [actions]
 enabled = no
 $(printf '%b' "$EXTRA")"
+	# the two moments, read from the poller's lines as they come
+	rm -f "$W/poll.fifo"
+	mkfifo "$W/poll.fifo"
+	python3 perf/etl_poll.py "$ETL_MET" 360 beacon_etl_partitions_assigned 1 \
+		'beacon_etl_rows_inserted_total{stream="views",table="views"}' "$N" > "$W/poll.fifo" &
+	PP=$!
+	IT_PIDS="$IT_PIDS $PP"
+	exec 3< "$W/poll.fifo"
 	t0=$(now)
 	etl_start "etl_$1_$2"
-	end=$(( $(date +%s) + 60 ))
-	while [ "$(met beacon_etl_partitions_assigned)" = 0 ]; do
-		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl got no partitions in 60 s"
-		sleep 0.02
-	done
-	t1=$(now)
+	t1=
+	read -r t1 <&3 || true
+	[ -n "$t1" ] || it_fail "beacon-etl got no partitions (perf/etl_poll.py gave up)"
 	c0=$(cpu "$ETL_PID"); k0=$(cpu $CHPIDS $KPID)
 	if [ -n "${BENCH_ETL_THREADS:-}" ]; then tcpu "$ETL_PID" > "$W/t0.etl"; tcpu "$CH_PID" > "$W/t0.ch"; fi
-	end=$(( $(date +%s) + 300 ))
-	while [ "$(met 'beacon_etl_rows_inserted_total{stream="views",table="views"}')" != "$N" ]; do
-		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl did not insert $N rows in 300 s"
-		sleep 0.02
-	done
-	t2=$(now)
+	t2=
+	read -r t2 <&3 || true
+	[ -n "$t2" ] || it_fail "beacon-etl did not insert $N rows (perf/etl_poll.py gave up)"
 	c1=$(cpu "$ETL_PID"); k1=$(cpu $CHPIDS $KPID)
+	exec 3<&-
+	wait "$PP" || it_fail "perf/etl_poll.py failed"
 	if [ -n "${BENCH_ETL_THREADS:-}" ]; then
 		tcpu "$ETL_PID" > "$W/t1.etl"; tcpu "$CH_PID" > "$W/t1.ch"
 		tdiff "$W/t0.etl" "$W/t1.etl" "  threads beacon-etl"; tdiff "$W/t0.ch" "$W/t1.ch" "  threads clickhouse"

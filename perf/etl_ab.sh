@@ -87,9 +87,20 @@ enabled = no
 [actions]
 enabled = no
 $(printf '%b' "${3:-}")"
+	# perf/etl_poll.py gives the two moments (partitions assigned, every
+	# row inserted) as lines, and the timeline; started first, so that its
+	# start-up is not in the window (see perf/bench_etl.sh)
+	rm -f "$W/poll.fifo"
+	mkfifo "$W/poll.fifo"
+	: > "$W/timeline.txt"
+	python3 perf/etl_poll.py "$ETL_MET" 360 beacon_etl_partitions_assigned 1 \
+		'beacon_etl_rows_inserted_total{stream="views",table="views"}' "$N" \
+		--timeline "$W/timeline.txt" 'beacon_etl_records_consumed_total{stream="views"}' > "$W/poll.fifo" &
+	PP=$!
+	exec 3< "$W/poll.fifo"
 	${BEACON_ETL:-build/beacon-etl} --config "$W/etl.ini" > "$W/etl.log" 2>&1 &
 	EP=$!
-	IT_PIDS="$EP"
+	IT_PIDS="$EP $PP"
 	trap it_cleanup EXIT INT TERM # stop this run's ETL, even on failure
 	TSP=
 	if [ -n "${TS:-}" ]; then
@@ -123,26 +134,17 @@ while os.path.exists("/proc/%d" % pids[0]) and time.time() - t0 < 120:
 PY
 		TSP=$!
 	fi
-	met() { curl -sf "http://127.0.0.1:$ETL_MET/metrics" | awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { printf "%d\n", s }'; }
 	cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
-	end=$(( $(date +%s) + 60 ))
-	while [ "$(met beacon_etl_partitions_assigned 2>/dev/null || echo 0)" = 0 ]; do
-		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl got no partitions in 60 s ($W/etl.log)"
-		sleep 0.02
-	done
-	t1=$(date +%s.%N); c0=$(cpu "$EP"); k0=$(cpu "$CHPID" "$KPID")
-	: > "$W/timeline.txt"
-	end=$(( $(date +%s) + 300 ))
-	while :; do
-		m=$(curl -sf "http://127.0.0.1:$ETL_MET/metrics" || true)
-		c=$(printf '%s\n' "$m" | awk 'index($0, "beacon_etl_records_consumed_total{stream=\"views\"}") == 1 { print $NF }')
-		i=$(printf '%s\n' "$m" | awk 'index($0, "beacon_etl_rows_inserted_total{stream=\"views\",table=\"views\"}") == 1 { print $NF }')
-		echo "$(date +%s.%N) ${c:-0} ${i:-0}" >> "$W/timeline.txt"
-		[ "${i:-0}" != "$N" ] || break
-		[ "$(date +%s)" -lt "$end" ] || it_fail "beacon-etl did not insert $N rows in 300 s ($W/etl.log)"
-		sleep 0.02
-	done
-	t2=$(date +%s.%N); c1=$(cpu "$EP"); k1=$(cpu "$CHPID" "$KPID")
+	t1=
+	read -r t1 <&3 || true
+	[ -n "$t1" ] || it_fail "beacon-etl got no partitions ($W/etl.log)"
+	c0=$(cpu "$EP"); k0=$(cpu "$CHPID" "$KPID")
+	t2=
+	read -r t2 <&3 || true
+	[ -n "$t2" ] || it_fail "beacon-etl did not insert $N rows ($W/etl.log)"
+	c1=$(cpu "$EP"); k1=$(cpu "$CHPID" "$KPID")
+	exec 3<&-
+	wait "$PP" || it_fail "perf/etl_poll.py failed"
 	kill -TERM "$EP"
 	wait "$EP" || it_fail "beacon-etl exit status $?"
 	IT_PIDS=""
@@ -152,7 +154,7 @@ PY
 	awk -v l="$LAB" -v n="$N" -v a="$t1" -v b="$t2" -v c="$(awk -v x="$c1" -v y="$c0" 'BEGIN { print x - y }')" \
 		-v k="$(awk -v x="$k1" -v y="$k0" 'BEGIN { print x - y }')" \
 		'BEGIN { printf "%s rows/s %.0f secs %.2f cpu_etl %.2f cpu_ch_kafka %.2f\n", l, n / (b - a), b - a, c, k }'
-	[ -z "${TL:-}" ] || awk -v a="$t1" 'NR % 3 == 1 { printf "  %.2f s  consumed %s  inserted %s\n", $1 - a, $2, $3 }' "$W/timeline.txt"
+	[ -z "${TL:-}" ] || awk -v a="$t1" 'NR % 6 == 1 { printf "  %.2f s  consumed %s  inserted %s\n", $1 - a, $2, $3 }' "$W/timeline.txt"
 	[ -z "$TSP" ] || sed 's/^/  cpu ticks: /' "$W/threads.txt"
 	;;
 *)
