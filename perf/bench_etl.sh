@@ -100,36 +100,16 @@ run_etl() { # FORMAT RUN
 	else
 		fmtini="format = $1" BEACON_ETL=build/beacon-etl
 	fi
-	etl_config "$W/etl.ini" "[kafka]
-group_prefix = bench-$1-$2
-[clickhouse]
-$fmtini
-[events]
-enabled = no
-[actions]
-enabled = no
-$(printf '%b' "$EXTRA")"
-	# the two moments, read from the poller's lines as they come
-	rm -f "$W/poll.fifo"
-	mkfifo "$W/poll.fifo"
-	python3 perf/etl_poll.py "$ETL_MET" 360 beacon_etl_partitions_assigned 1 \
-		'beacon_etl_rows_inserted_total{stream="views",table="views"}' "$N" > "$W/poll.fifo" &
-	PP=$!
-	IT_PIDS="$IT_PIDS $PP"
-	exec 3< "$W/poll.fifo"
+	etl_views_config "$W/etl.ini" "bench-$1-$2" "$fmtini" "$EXTRA"
+	etl_window_open "$N"
 	t0=$(now)
 	etl_start "etl_$1_$2"
-	t1=
-	read -r t1 <&3 || true
-	[ -n "$t1" ] || it_fail "beacon-etl got no partitions (perf/etl_poll.py gave up)"
+	t1=$(etl_window_next "beacon-etl's partitions") || exit 1
 	c0=$(cpu "$ETL_PID"); k0=$(cpu $CHPIDS $KPID)
 	if [ -n "${BENCH_ETL_THREADS:-}" ]; then tcpu "$ETL_PID" > "$W/t0.etl"; tcpu "$CH_PID" > "$W/t0.ch"; fi
-	t2=
-	read -r t2 <&3 || true
-	[ -n "$t2" ] || it_fail "beacon-etl did not insert $N rows (perf/etl_poll.py gave up)"
+	t2=$(etl_window_next "$N rows inserted") || exit 1
 	c1=$(cpu "$ETL_PID"); k1=$(cpu $CHPIDS $KPID)
-	exec 3<&-
-	wait "$PP" || it_fail "perf/etl_poll.py failed"
+	etl_window_close
 	if [ -n "${BENCH_ETL_THREADS:-}" ]; then
 		tcpu "$ETL_PID" > "$W/t1.etl"; tcpu "$CH_PID" > "$W/t1.ch"
 		tdiff "$W/t0.etl" "$W/t1.etl" "  threads beacon-etl"; tdiff "$W/t0.ch" "$W/t1.ch" "  threads clickhouse"

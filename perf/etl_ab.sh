@@ -78,29 +78,12 @@ run)
 	CHPID=$(cat "$W/ch.pid")
 	KPID=$(cat "$W/kafka.pid")
 	etl_q "TRUNCATE TABLE ugc.views" > /dev/null
-	etl_config "$W/etl.ini" "[kafka]
-group_prefix = ab-$LAB-$$-$(date +%s)
-[clickhouse]
-format = rowbinary
-[events]
-enabled = no
-[actions]
-enabled = no
-$(printf '%b' "${3:-}")"
-	# perf/etl_poll.py gives the two moments (partitions assigned, every
-	# row inserted) as lines, and the timeline; started first, so that its
-	# start-up is not in the window (see perf/bench_etl.sh)
-	rm -f "$W/poll.fifo"
-	mkfifo "$W/poll.fifo"
+	etl_views_config "$W/etl.ini" "ab-$LAB-$$-$(date +%s)" "format = rowbinary" "${3:-}"
 	: > "$W/timeline.txt"
-	python3 perf/etl_poll.py "$ETL_MET" 360 beacon_etl_partitions_assigned 1 \
-		'beacon_etl_rows_inserted_total{stream="views",table="views"}' "$N" \
-		--timeline "$W/timeline.txt" 'beacon_etl_records_consumed_total{stream="views"}' > "$W/poll.fifo" &
-	PP=$!
-	exec 3< "$W/poll.fifo"
+	etl_window_open "$N" "$W/timeline.txt"
 	${BEACON_ETL:-build/beacon-etl} --config "$W/etl.ini" > "$W/etl.log" 2>&1 &
 	EP=$!
-	IT_PIDS="$EP $PP"
+	IT_PIDS="$IT_PIDS $EP"
 	trap it_cleanup EXIT INT TERM # stop this run's ETL, even on failure
 	TSP=
 	if [ -n "${TS:-}" ]; then
@@ -135,16 +118,11 @@ PY
 		TSP=$!
 	fi
 	cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
-	t1=
-	read -r t1 <&3 || true
-	[ -n "$t1" ] || it_fail "beacon-etl got no partitions ($W/etl.log)"
+	t1=$(etl_window_next "beacon-etl's partitions ($W/etl.log)") || exit 1
 	c0=$(cpu "$EP"); k0=$(cpu "$CHPID" "$KPID")
-	t2=
-	read -r t2 <&3 || true
-	[ -n "$t2" ] || it_fail "beacon-etl did not insert $N rows ($W/etl.log)"
+	t2=$(etl_window_next "$N rows inserted ($W/etl.log)") || exit 1
 	c1=$(cpu "$EP"); k1=$(cpu "$CHPID" "$KPID")
-	exec 3<&-
-	wait "$PP" || it_fail "perf/etl_poll.py failed"
+	etl_window_close
 	kill -TERM "$EP"
 	wait "$EP" || it_fail "beacon-etl exit status $?"
 	IT_PIDS=""

@@ -81,6 +81,56 @@ etl_config() {
 	} > "$1"
 }
 
+# --- for the views benchmarks (perf/bench_etl.sh, perf/etl_ab.sh) ---
+
+# etl_views_config FILE GROUP CLICKHOUSE_LINES EXTRA: ugc.views only (the
+# events and actions streams off); EXTRA goes through printf %b.
+etl_views_config() {
+	etl_config "$1" "[kafka]
+group_prefix = $2
+[clickhouse]
+$3
+[events]
+enabled = no
+[actions]
+enabled = no
+$(printf '%b' "$4")"
+}
+
+# etl_window_open N [TIMELINE_FILE]: start perf/etl_poll.py -- before the
+# ETL, so that its start-up stays out of the timed window -- to report, on
+# fd 3, when the partitions are assigned and when all N view rows are in
+# (and, with TIMELINE_FILE, records consumed and rows inserted per poll).
+etl_window_open() {
+	rm -f "$W/poll.fifo"
+	mkfifo "$W/poll.fifo"
+	_tl=
+	[ -z "${2:-}" ] || _tl="--timeline $2"
+	# shellcheck disable=SC2086 # _tl is two words or none
+	python3 perf/etl_poll.py "$ETL_MET" 360 beacon_etl_partitions_assigned 1 \
+		'beacon_etl_rows_inserted_total{stream="views",table="views"}' "$1" \
+		$_tl ${_tl:+'beacon_etl_records_consumed_total{stream="views"}'} > "$W/poll.fifo" &
+	POLL_PID=$!
+	IT_PIDS="$IT_PIDS $POLL_PID"
+	exec 3< "$W/poll.fifo"
+}
+
+# etl_window_next WHAT: print the wall-clock time of the poller's next
+# moment; fails (exit 1, in the caller's $(...): add `|| exit 1`) if the
+# poller gave up (its deadline: 360 s).
+etl_window_next() {
+	_t=
+	read -r _t <&3 || true
+	[ -n "$_t" ] || it_fail "perf/etl_poll.py gave up waiting for $1"
+	echo "$_t"
+}
+
+# etl_window_close: after the last moment.
+etl_window_close() {
+	exec 3<&-
+	wait "$POLL_PID" || it_fail "perf/etl_poll.py failed"
+}
+
 etl_start() {
 	_n=${1:-${IT_NAME}_etl}
 	it_start "$_n" "${BEACON_ETL:-build/beacon-etl}" --config "$W/etl.ini"
