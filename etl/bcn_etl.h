@@ -151,6 +151,11 @@ struct bcn_etl_stream {
 	int uuid_ok;                /* server's RowBinary UUID layout is ours: -1 unknown */
 	struct bcn_rb_plan cplan[BCN_ETL_MAX_TABLES]; /* stream thread's copy */
 	unsigned cgen[BCN_ETL_MAX_TABLES];
+	/* the flat fast path (bcn_etl_tb_append_flat) for table 0's records:
+	 * its type's name, and the "type" column of cplan[0] (-1: none, or
+	 * not rowbinary: every record is routed) */
+	const char *ftype;
+	int ftc;
 
 	struct bcn_etl_slot slot[BCN_ETL_MAX_SLOTS];
 	int nslots;                 /* nins + 1 */

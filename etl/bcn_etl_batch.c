@@ -94,6 +94,32 @@ int bcn_etl_tb_append_rb(struct bcn_etl_tbatch *b, const void *v, size_t len, in
 	return a;
 }
 
+int bcn_etl_tb_append_flat(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
+			   int64_t offset, const struct bcn_rb_plan *plan, int type_col,
+			   const char *type)
+{
+	size_t ol = 0;
+	if (unlikely(!b->rb || !plan || plan->ncols <= 0))
+		return BCN_ETL_TB_NOT_FLAT;
+	int e = bcn_rb_encode_flat(plan, type_col, type, v, len, b->rb + b->rblen,
+				   b->rbcap - b->rblen, &ol);
+	if (e == BCN_RB_FALLBACK)
+		return BCN_ETL_TB_NOT_FLAT;
+	if (unlikely(len + 1 > b->cap))
+		return BCN_ETL_TB_TOO_BIG;
+	if (unlikely(b->n >= b->max || b->len + len + 1 > b->cap))
+		return BCN_ETL_TB_FULL;
+	if (unlikely(e == BCN_RB_NOROOM))
+		return b->nrb ? BCN_ETL_TB_FULL : BCN_ETL_TB_NOT_FLAT;
+	int a = bcn_etl_tb_append(b, v, len, part, offset);
+	if (likely(a == BCN_ETL_TB_OK)) {
+		b->rows[b->n - 1].rb = (uint32_t)b->rblen;
+		b->rblen += ol;
+		b->nrb++;
+	}
+	return a;
+}
+
 void bcn_etl_tb_reset(struct bcn_etl_tbatch *b)
 {
 	b->n = 0;

@@ -48,7 +48,7 @@ struct bcn_etl_tbatch {
 	bcn_ctr nrows;             /* = n, for /metrics                 */
 };
 
-enum { BCN_ETL_TB_OK = 0, BCN_ETL_TB_FULL, BCN_ETL_TB_TOO_BIG };
+enum { BCN_ETL_TB_OK = 0, BCN_ETL_TB_FULL, BCN_ETL_TB_TOO_BIG, BCN_ETL_TB_NOT_FLAT };
 
 /* Allocate and pre-fault (touch every page of) the buffer and the row
  * slots, so that RSS reaches its final size at start-up.  cap must be below
@@ -77,6 +77,20 @@ struct bcn_etl_tok;
 int bcn_etl_tb_append_rb(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
 			 int64_t offset, const struct bcn_rb_plan *plan,
 			 const struct bcn_etl_tok *tok, int ntok);
+
+/*
+ * The fast path of bcn_etl_tb_append_rb for a record laid out exactly as
+ * plan's columns, whose column type_col holds `type` (bcn_rb_encode_flat):
+ * no router, no pairs.  Returns BCN_ETL_TB_NOT_FLAT, with nothing changed,
+ * if the record is not such a one (or its row alone would not fit in
+ * rbcap): the caller routes it and uses bcn_etl_tb_append_rb.  Otherwise
+ * as bcn_etl_tb_append_rb, the row always converted.  When the RowBinary
+ * buffer's room runs out before the record's end, it is FULL (if the batch
+ * has rows) whether the record is flat or not: the next batch decides.
+ */
+int bcn_etl_tb_append_flat(struct bcn_etl_tbatch *b, const void *v, size_t len, int32_t part,
+			   int64_t offset, const struct bcn_rb_plan *plan, int type_col,
+			   const char *type);
 
 /* Forget every row (the buffer is reused).  Can't fail. */
 void bcn_etl_tb_reset(struct bcn_etl_tbatch *b);

@@ -47,18 +47,6 @@ int bcn_etl_stream_of(unsigned t)
 static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
 static inline uint64_t has_less(uint64_t v, unsigned n) { return (v - ONES * n) & ~v & HIGHS; }
 
-/* The bytes of v (little-endian order) that are not ASCII digits, as their
- * bit 7 set.  A byte's low 7 bits plus 0x50 reach bit 7 iff they are
- * >= 0x30, plus 0x46 iff they are >= 0x3a; a byte with bit 7 already set is
- * no digit either.  Each sum stays below 0x100, so no lane carries into the
- * next. */
-static inline uint64_t not_digits(uint64_t v)
-{
-	uint64_t lo = v & ~HIGHS;                           /* low 7 bits of each byte */
-	uint64_t ge30 = (lo + ONES * (0x80 - 0x30)) & HIGHS; /* low7 >= 0x30 */
-	uint64_t gt39 = (lo + ONES * (0x80 - 0x3a)) & HIGHS; /* low7 >= 0x3a */
-	return (~ge30 | gt39 | v) & HIGHS;                  /* or bit 7 already set */
-}
 
 static inline int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 static inline int is_hex(char c)
@@ -146,11 +134,11 @@ static size_t scan_number(const char *p, size_t i, size_t n)
 		i++;
 	} else if (p[i] >= '1' && p[i] <= '9') {
 		/* perf: 8 bytes at a time to the first non-digit (SWAR,
-		 * not_digits); a ts has 13 digits */
+		 * bcn_etl_not_digits); a ts has 13 digits */
 		while (i + 8 <= n) {
 			uint64_t v;
 			memcpy(&v, p + i, 8);
-			uint64_t nd = not_digits(v);
+			uint64_t nd = bcn_etl_not_digits(v);
 			if (nd) {
 				i += (size_t)(__builtin_ctzll(nd) >> 3);
 				goto digits_done;

@@ -66,6 +66,21 @@ struct bcn_etl_tok {
 int bcn_etl_route_tok(const char *p, size_t n, unsigned *type, struct bcn_etl_tok *tok, int maxtok,
 		      int *ntok);
 
+/* The bytes of v (little-endian order) that are not ASCII digits, as their
+ * bit 7 set (the router's and the RowBinary encoder's digit scans, 8 bytes
+ * at a time).  A byte's low 7 bits plus 0x50 reach bit 7 iff they are
+ * >= 0x30, plus 0x46 iff they are >= 0x3a; a byte with bit 7 already set is
+ * no digit either.  Each sum stays below 0x100, so no lane carries into the
+ * next.  Can't fail. */
+static inline uint64_t bcn_etl_not_digits(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t lo = v & ~highs;                           /* low 7 bits of each byte */
+	uint64_t ge30 = (lo + ones * (0x80 - 0x30)) & highs; /* low7 >= 0x30 */
+	uint64_t gt39 = (lo + ones * (0x80 - 0x3a)) & highs; /* low7 >= 0x3a */
+	return (~ge30 | gt39 | v) & highs;                  /* or bit 7 already set */
+}
+
 /* Stream (BCN_ETL_VIEWS...) whose topic carries records of type t
  * (view/player: views, page/action: events, like/review/bookmark:
  * actions); -1 for BCN_T_NONE or out of range. */

@@ -85,6 +85,23 @@ int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
 		      size_t *outlen);
 
 /*
+ * The fast path for the common case, without the router: a record laid out
+ * exactly as plan p's columns -- '{', then every column's "name":value in
+ * plan order, separated by ',', then '}' and nothing after; no whitespace,
+ * no other key; strings without escapes or control characters; integers as
+ * bcn_rb_encode_tok takes them -- whose column number type_col (a String)
+ * holds exactly `type` (a record type's name, e.g. "view").  beacond writes
+ * its records that way.  Returns BCN_RB_OK: then bcn_etl_route_tok accepts
+ * the record with that type, and bcn_rb_encode_tok would write the same
+ * bytes (the fuzz target holds it to that); BCN_RB_FALLBACK: not that
+ * layout, route it and use bcn_rb_encode_tok (nothing is implied about the
+ * record); BCN_RB_NOROOM as there.  Never reads outside json[0..n) nor
+ * writes past out[cap - 1].  perf: one pass, no pairs (perf/RESULTS.md).
+ */
+int bcn_rb_encode_flat(const struct bcn_rb_plan *p, int type_col, const char *type,
+		       const char *json, size_t n, uint8_t *out, size_t cap, size_t *outlen);
+
+/*
  * The same from the record's bytes json[0..n), tokenized by jsmn (strict)
  * instead of the router: the reference the fuzz target and the unit tests
  * hold the hot path to (same outcome, same bytes, for any input the router

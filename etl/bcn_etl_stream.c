@@ -327,6 +327,11 @@ static void adopt_plans(struct bcn_etl_stream *s, struct bcn_etl_slot *sl)
 	pthread_mutex_unlock(&s->mu);
 	for (int i = 0; i < s->ntab; i++)
 		sl->plan_gen[i] = s->cgen[i];
+	s->ftc = -1;
+	for (int c = 0; c < s->cplan[0].ncols; c++)
+		if (s->cplan[0].col[c].len == 4 && !memcmp(s->cplan[0].col[c].name, "type", 4) &&
+		    s->cplan[0].col[c].type == BCN_RB_STRING)
+			s->ftc = c;
 }
 
 /* bcn_etl_bisect's insert: positions [x, y) of the flush's rows, retried
@@ -891,6 +896,8 @@ static void note(struct bcn_etl_stream *s, const rd_kafka_message_t *m)
 	}
 }
 
+static int dlq(struct bcn_etl_stream *s, rd_kafka_message_t *m, int r);
+
 /* One record.  Returns 0, or -1 if a batch was dropped (the caller re-reads
  * the rest of what it polled). */
 static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
@@ -902,6 +909,29 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 	int ntok = -1;
 	BCN_INC(s->consumed, 1);
 	BCN_INC(s->consumed_bytes, len);
+	if (likely(v && s->ftc >= 0)) {
+		/* perf: a record laid out as table 0's columns, as beacond
+		 * writes them, goes in without the router (bcn_rb_encode_flat) */
+		struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[0];
+		int a = bcn_etl_tb_append_flat(tb, v, len, m->partition, m->offset, &s->cplan[0], s->ftc,
+					       s->ftype);
+		if (a == BCN_ETL_TB_FULL) {
+			if (handoff(s, 1, 0))
+				return -1;
+			tb = &s->slot[s->fill].tb[0];
+			a = s->ftc < 0 ? BCN_ETL_TB_NOT_FLAT
+				       : bcn_etl_tb_append_flat(tb, v, len, m->partition, m->offset,
+								&s->cplan[0], s->ftc, s->ftype);
+		}
+		if (likely(a == BCN_ETL_TB_OK)) {
+			note(s, m);
+			/* flush at N rows; if that drops a batch, m was in it */
+			return tb->n >= tb->max ? handoff(s, 1, 0) : 0;
+		}
+		if (a == BCN_ETL_TB_TOO_BIG)
+			return dlq(s, m, BCN_ETL_R_TOO_LARGE);
+		/* not flat: the router decides */
+	}
 	int r = !v ? BCN_ETL_R_BAD_JSON
 		   : s->rowbinary ? bcn_etl_route_tok(v, len, &type, tok, BCN_RB_MAX_TOKENS / 2, &ntok)
 				  : bcn_etl_route(v, len, &type);
@@ -926,10 +956,16 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 		}
 		r = BCN_ETL_R_TOO_LARGE;
 	}
-	/* to the DLQ; committed with the batch once the DLQ has it */
+	return dlq(s, m, r);
+}
+
+/* Record m to the DLQ with reason r; committed with the batch once the DLQ
+ * has it.  Returns as take(). */
+static int dlq(struct bcn_etl_stream *s, rd_kafka_message_t *m, int r)
+{
 	s->in_wait = 1; /* a revocation while it waits for room must drop */
-	int rc = bcn_etl_dlq_send(s, (unsigned)r, NULL, v, len, m->key, m->key_len, m->partition,
-				  m->offset, 0, 1);
+	int rc = bcn_etl_dlq_send(s, (unsigned)r, NULL, m->payload, m->len, m->key, m->key_len,
+				  m->partition, m->offset, 0, 1);
 	s->in_wait = 0;
 	if (unlikely(rc)) {
 		/* only on revocation, shutdown or a fatal error */
@@ -1228,6 +1264,8 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 	s->nins = (int)c->inflight;
 	s->nslots = s->nins + 1;
 	s->rowbinary = !strcmp(c->format, "rowbinary");
+	s->ftc = -1;
+	s->ftype = bcn_type_name(types[sid][0]);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->nparts = (int)c->max_partitions;

@@ -11,6 +11,10 @@
  *     column equals the record's value read independently here: a UUID's
  *     hex text, an integer's decimal text, a string's bytes by a naive
  *     unescape written for this check;
+ *   - the flat fast path (bcn_rb_encode_flat, no router), tried on every
+ *     input with the views plan and with a "type" + one-column-of-each-type
+ *     plan: when it converts, the router accepts the record as a "view"
+ *     and the routed path writes the same bytes;
  *   - the same input as a DESCRIBE answer parses to 0 columns or to a plan
  *     whose column list is "(...)" of %60name%60 entries.
  * Built by etl/module.mk (build/fuzz/fuzz_etl_rowbin); run by `make
@@ -25,6 +29,7 @@
 #include <jsmn.h>
 #include "bcn_etl_route.h"
 #include "bcn_etl_rowbin.h"
+#include "bcn_record.h"
 
 static void fail(const char *what, const uint8_t *d, size_t n)
 {
@@ -38,7 +43,31 @@ static const char *const plans[] = {
 	"film_id\tUUID\t\t\nposition_ms\tUInt32\t\t\nduration_ms\tUInt32\t\t\n",
 	"u\tUUID\t\t\ns\tString\t\t\na\tInt8\t\t\nb\tInt16\t\t\nc\tInt32\t\t\nd\tInt64\t\t\n"
 	"e\tUInt8\t\t\nf\tUInt16\t\t\ng\tUInt32\t\t\nh\tUInt64\t\t\n",
+	/* the flat path's second plan: its "type" column first */
+	"type\tString\t\t\nu\tUUID\t\t\ns\tString\t\t\na\tInt8\t\t\nb\tInt16\t\t\n"
+	"c\tInt32\t\t\nd\tInt64\t\t\ne\tUInt8\t\t\nf\tUInt16\t\t\ng\tUInt32\t\t\n"
+	"h\tUInt64\t\t\n",
 };
+
+/* The flat path on plan p (its "type" column number tc): if it converts,
+ * the router and the routed path must agree with it. */
+static void flat_check(const struct bcn_rb_plan *p, int tc, const char *j, size_t jn, size_t cap,
+		       const uint8_t *d, size_t n)
+{
+	static uint8_t o3[32768], o4[32768];
+	size_t l3 = 0, l4 = 0;
+	struct bcn_etl_tok tok[BCN_RB_MAX_TOKENS / 2];
+	int nt;
+	unsigned ty;
+	if (bcn_rb_encode_flat(p, tc, "view", j, jn, o3, cap, &l3) != BCN_RB_OK)
+		return;
+	if (bcn_etl_route_tok(j, jn, &ty, tok, BCN_RB_MAX_TOKENS / 2, &nt) != BCN_ETL_R_OK ||
+	    ty != BCN_T_VIEW)
+		fail("flat path converted what the router refuses or types otherwise", d, n);
+	if (bcn_rb_encode_tok(p, j, tok, nt, o4, cap, &l4) != BCN_RB_OK || l3 != l4 ||
+	    memcmp(o3, o4, l3) || l3 > cap)
+		fail("flat and routed paths differ", d, n);
+}
 
 static int hx(int c)
 {
@@ -77,10 +106,10 @@ static size_t naive(const char *s, size_t n, uint8_t *o)
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	static struct bcn_rb_plan pl[2], dp;
+	static struct bcn_rb_plan pl[3], dp;
 	static int init;
 	if (!init) {
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 3; i++)
 			if (!bcn_rb_plan_parse(&pl[i], plans[i], strlen(plans[i])))
 				abort();
 		init = 1;
@@ -101,6 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	static uint8_t o1[32768], o2[32768];
 	size_t l1 = 0, l2 = 0;
 	size_t cap = (d[0] & 2) ? 64 : sizeof(o1); /* sometimes too small */
+	flat_check(&pl[0], 1, j, jn, cap, d, n);
+	flat_check(&pl[2], 0, j, jn, cap, d, n);
 	if (bcn_etl_route_tok(j, jn, &ty, tok, BCN_RB_MAX_TOKENS / 2, &nt) != BCN_ETL_R_OK)
 		return 0;
 	int e1 = bcn_rb_encode_tok(p, j, tok, nt, o1, cap, &l1);

@@ -273,10 +273,135 @@ static void test_records(void)
 	bcn_etl_tb_free(&tb);
 }
 
+/* The flat fast path: when it converts, the router takes the record with
+ * that type and the routed path writes the same bytes; asserts both. */
+static int flat_is_routed(const struct bcn_rb_plan *p, const char *j, size_t n, unsigned want)
+{
+	uint8_t a[4096], b[4096];
+	size_t la = 0, lb = 0;
+	int e = bcn_rb_encode_flat(p, 1, bcn_type_name(want), j, n, a, sizeof(a), &la);
+	if (e != BCN_RB_OK)
+		return e;
+	struct bcn_etl_tok tok[128];
+	int nt;
+	unsigned ty;
+	CU_ASSERT_EQUAL(bcn_etl_route_tok(j, n, &ty, tok, 128, &nt), BCN_ETL_R_OK);
+	CU_ASSERT_EQUAL(ty, want);
+	CU_ASSERT_EQUAL(bcn_rb_encode_tok(p, j, tok, nt, b, sizeof(b), &lb), BCN_RB_OK);
+	CU_ASSERT(la == lb && !memcmp(a, b, la));
+	return e;
+}
+
+static void test_flat(void)
+{
+	struct bcn_rb_plan p;
+	CU_ASSERT_FATAL(bcn_rb_plan_parse(&p, views_desc, strlen(views_desc)) == 12);
+	static const char head[] = "{\"event_id\":\"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"type\":\"view\",";
+	char v[1024];
+	/* records as beacond writes them, numbers at their limits */
+	static const char *const nums[][4] = {
+		{ "1732265687000", "1732265687041", "3236599", "8806685" },
+		{ "0", "9223372036854775807", "4294967295", "0" },
+		{ "-9223372036854775808", "-1", "-0", "12345678" },
+		{ "12345678901234567", "1234567", "87654321", "1" },
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		snprintf(v, sizeof(v),
+			 "%s\"ts\":%s,\"recv_ts\":%s,\"node\":\"node-7\",\"source\":\"http\","
+			 "\"user_id\":\"00000000-0000-0000-0000-000000000000\","
+			 "\"anon_id\":\"D9067E50-0A27-4D9F-9487-4937992045BD\","
+			 "\"session_id\":\"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5\","
+			 "\"film_id\":\"73a26890-363f-49c2-a3bc-6601947678f5\",\"position_ms\":%s,"
+			 "\"duration_ms\":%s}",
+			 head, nums[i][0], nums[i][1], nums[i][2], nums[i][3]);
+		CU_ASSERT_EQUAL(flat_is_routed(&p, v, strlen(v), BCN_T_VIEW), BCN_RB_OK);
+	}
+	/* what is not that layout falls back, and so does every prefix */
+	size_t vl = strlen(v);
+	for (size_t k = 0; k < vl; k++)
+		CU_ASSERT_EQUAL(flat_is_routed(&p, v, k, BCN_T_VIEW), BCN_RB_FALLBACK);
+	static const char *const from[][2] = {
+		{ "{\"event_id\"", "{ \"event_id\"" },            /* whitespace */
+		{ "\"ts\":", "\"ts\": " },
+		{ "\"ts\":12345678901234567,\"recv_ts\":1234567,",
+		  "\"recv_ts\":1234567,\"ts\":12345678901234567," }, /* order */
+		{ "\"node\":\"node-7\"", "\"node\":\"node\\u002d7\"" }, /* an escape */
+		{ "\"type\":\"view\"", "\"type\":\"player\"" },   /* another type */
+		{ "\"type\":\"view\"", "\"type\":\"views\"" },
+		{ "\"ts\":12345678901234567", "\"ts\":012345678901234567" }, /* JSON: no */
+		{ "\"ts\":12345678901234567", "\"ts\":1.5" },
+		{ "\"ts\":12345678901234567", "\"ts\":1e3" },
+		{ "\"ts\":12345678901234567", "\"ts\":\"1\"" },
+		{ "\"ts\":12345678901234567", "\"ts\":null" },
+		{ "\"position_ms\":87654321", "\"position_ms\":-1" },
+		{ "\"position_ms\":87654321", "\"position_ms\":4294967296" },
+		{ "\"ts\":12345678901234567", "\"ts\":9223372036854775808" },
+		{ "\"node\":\"node-7\"", "\"node\":\"node\t7\"" },        /* a control byte */
+		{ "\"film_id\":\"73a26890-363f-49c2-a3bc-6601947678f5\"",
+		  "\"film_id\":\"73a26890-363f-49c2-a3bc-6601947678f\"" },
+		{ "\"duration_ms\":1}", "\"duration_ms\":1,\"x\":1}" },     /* a key more */
+		{ "\"duration_ms\":1}", "\"duration_ms\":1} " },              /* after it */
+		{ ",\"duration_ms\":1}", "}" },                                /* a key less */
+	};
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		char w[1200];
+		const char *at = strstr(v, from[i][0]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+		snprintf(w, sizeof(w), "%.*s%s%s", (int)(at - v), v, from[i][1], at + strlen(from[i][0]));
+		CU_ASSERT_EQUAL(flat_is_routed(&p, w, strlen(w), BCN_T_VIEW), BCN_RB_FALLBACK);
+	}
+	/* every byte value at every place: whatever converts is routed the
+	 * same (most fall back; "-0", other digits, UUID case convert) */
+	int ok = 0;
+	for (size_t k = 0; k < vl; k++)
+		for (unsigned c = 0; c < 256; c++) {
+			char w[1024];
+			memcpy(w, v, vl);
+			w[k] = (char)c;
+			ok += flat_is_routed(&p, w, vl, BCN_T_VIEW) == BCN_RB_OK;
+		}
+	CU_ASSERT(ok > 1000);
+	/* no room */
+	uint8_t o[64];
+	size_t ol;
+	CU_ASSERT_EQUAL(bcn_rb_encode_flat(&p, 1, "view", v, vl, o, sizeof(o), &ol), BCN_RB_NOROOM);
+	CU_ASSERT_EQUAL(bcn_rb_encode_flat(&p, 0, "view", v, vl, o, sizeof(o), &ol), BCN_RB_FALLBACK);
+	CU_ASSERT_EQUAL(bcn_rb_encode_flat(&p, -1, "view", v, vl, o, sizeof(o), &ol), BCN_RB_FALLBACK);
+	/* into a batch */
+	struct bcn_etl_tbatch tb;
+	CU_ASSERT_EQUAL_FATAL(bcn_etl_tb_init(&tb, 4096, 64, 200), 0);
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl - 1, 3, 9, &p, 1, "view"), BCN_ETL_TB_NOT_FLAT);
+	CU_ASSERT_EQUAL(tb.n, 0);
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl, 3, 10, &p, 1, "view"), BCN_ETL_TB_OK);
+	/* no room for a second row: FULL, flat or not (decided on the next batch) */
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl, 3, 11, &p, 1, "view"), BCN_ETL_TB_FULL);
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl - 1, 3, 11, &p, 1, "view"), BCN_ETL_TB_FULL);
+	CU_ASSERT_EQUAL(tb.n, 1);
+	CU_ASSERT_EQUAL(tb.nrb, 1);
+	CU_ASSERT_EQUAL(tb.rows[0].rb, 0);
+	CU_ASSERT_EQUAL(tb.rows[0].offset, 10);
+	CU_ASSERT(!memcmp(tb.buf, v, vl));
+	uint8_t ref[4096];
+	CU_ASSERT_EQUAL(bcn_rb_encode_flat(&p, 1, "view", v, vl, ref, sizeof(ref), &ol), BCN_RB_OK);
+	CU_ASSERT(tb.rblen == ol && !memcmp(tb.rb, ref, ol));
+	bcn_etl_tb_free(&tb);
+	CU_ASSERT_EQUAL_FATAL(bcn_etl_tb_init(&tb, 4096, 64, 64), 0); /* a row alone does not fit */
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl, 3, 10, &p, 1, "view"), BCN_ETL_TB_NOT_FLAT);
+	CU_ASSERT_EQUAL(tb.n, 0);
+	bcn_etl_tb_free(&tb);
+	CU_ASSERT_EQUAL_FATAL(bcn_etl_tb_init(&tb, 65536, 64, 4096), 0);
+	tb.cap = vl; /* a record larger than the batch */
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl, 3, 10, &p, 1, "view"), BCN_ETL_TB_TOO_BIG);
+	tb.cap = 65536;
+	bcn_etl_tb_free(&tb);
+	CU_ASSERT_EQUAL(bcn_etl_tb_append_flat(&tb, v, vl, 3, 10, &p, 1, "view"), BCN_ETL_TB_NOT_FLAT);
+}
+
 int test_rowbin_register(CU_pSuite s)
 {
 	return !CU_add_test(s, "rowbinary: plans from DESCRIBE", test_plan) ||
 	       !CU_add_test(s, "rowbinary: exact bytes", test_bytes) ||
 	       !CU_add_test(s, "rowbinary: what falls back to JSON", test_fallback) ||
-	       !CU_add_test(s, "rowbinary: every record beacond writes, into a batch", test_records);
+	       !CU_add_test(s, "rowbinary: every record beacond writes, into a batch", test_records) ||
+	       !CU_add_test(s, "rowbinary: the flat fast path is the routed one", test_flat);
 }
