@@ -409,6 +409,45 @@ static inline int key_eq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* The column writers of both encoders: one value at out + *w, *w advanced.
+ * Each returns BCN_RB_OK, BCN_RB_FALLBACK (the value does not convert) or
+ * BCN_RB_NOROOM (not within cap). */
+
+/* A string without escapes or control characters: varint length, bytes. */
+static inline int col_plain_string(const char *vs, size_t vl, uint8_t *out, size_t cap, size_t *w)
+{
+	size_t vn = varint_len(vl);
+	if (unlikely(cap - *w < vn + vl))
+		return BCN_RB_NOROOM;
+	*w += put_varint(out + *w, vl);
+	memcpy(out + *w, vs, vl);
+	*w += vl;
+	return BCN_RB_OK;
+}
+
+static inline int col_uuid(const char *vs, size_t vl, uint8_t *out, size_t cap, size_t *w)
+{
+	if (unlikely(cap - *w < 16))
+		return BCN_RB_NOROOM;
+	if (unlikely(put_uuid(vs, vl, out + *w)))
+		return BCN_RB_FALLBACK;
+	*w += 16;
+	return BCN_RB_OK;
+}
+
+static inline int col_int(const char *vs, size_t vl, unsigned type, uint8_t *out, size_t cap, size_t *w)
+{
+	uint8_t tmp[8];
+	int iw = put_int(vs, vl, type, tmp);
+	if (unlikely(iw < 0))
+		return BCN_RB_FALLBACK;
+	if (unlikely(cap - *w < (size_t)iw))
+		return BCN_RB_NOROOM;
+	memcpy(out + *w, tmp, (size_t)iw);
+	*w += (size_t)iw;
+	return BCN_RB_OK;
+}
+
 int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
 		      const struct bcn_etl_tok *tok, int ntok, uint8_t *out, size_t cap,
 		      size_t *outlen)
@@ -450,19 +489,19 @@ int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
 		const char *vs = json + vt->vo;
 		size_t vl = vt->vl;
 		unsigned ty = p->col[c].type;
+		int e;
 		if (ty == BCN_RB_STRING) {
 			if (unlikely(vt->vkind != BCN_ETL_V_STRING))
 				return BCN_RB_FALLBACK;
-			size_t vn = varint_len(vl);
-			if (unlikely(cap - w < vn + vl))
-				return BCN_RB_NOROOM;
 			if (likely(!vt->vesc)) {
 				/* no raw control characters: the router (and
 				 * bcn_rb_encode) refused those already */
-				w += put_varint(out + w, vl);
-				memcpy(out + w, vs, vl);
-				w += vl;
+				if (unlikely((e = col_plain_string(vs, vl, out, cap, &w))))
+					return e;
 			} else {
+				size_t vn = varint_len(vl);
+				if (unlikely(cap - w < vn + vl))
+					return BCN_RB_NOROOM;
 				size_t ul = unescape(vs, vl, out + w + vn);
 				if (unlikely(ul == (size_t)-1))
 					return BCN_RB_FALLBACK;
@@ -475,22 +514,13 @@ int bcn_rb_encode_tok(const struct bcn_rb_plan *p, const char *json,
 		} else if (ty == BCN_RB_UUID) {
 			if (unlikely(vt->vkind != BCN_ETL_V_STRING || vt->vesc))
 				return BCN_RB_FALLBACK;
-			if (unlikely(cap - w < 16))
-				return BCN_RB_NOROOM;
-			if (unlikely(put_uuid(vs, vl, out + w)))
-				return BCN_RB_FALLBACK;
-			w += 16;
+			if (unlikely((e = col_uuid(vs, vl, out, cap, &w))))
+				return e;
 		} else {
 			if (unlikely(vt->vkind != BCN_ETL_V_NUMBER))
 				return BCN_RB_FALLBACK;
-			uint8_t tmp[8];
-			int iw = put_int(vs, vl, ty, tmp);
-			if (unlikely(iw < 0))
-				return BCN_RB_FALLBACK;
-			if (unlikely(cap - w < (size_t)iw))
-				return BCN_RB_NOROOM;
-			memcpy(out + w, tmp, (size_t)iw);
-			w += (size_t)iw;
+			if (unlikely((e = col_int(vs, vl, ty, out, cap, &w))))
+				return e;
 		}
 	}
 	*outlen = w;
@@ -551,22 +581,16 @@ int bcn_rb_encode_flat(const struct bcn_rb_plan *p, int type_col, const char *ty
 			if (unlikely(!ve))
 				return BCN_RB_FALLBACK;
 			size_t vl = (size_t)(ve - vs);
+			int e;
 			if (col->type == BCN_RB_UUID) {
-				if (unlikely(cap - w < 16))
-					return BCN_RB_NOROOM;
-				if (unlikely(put_uuid(vs, vl, out + w)))
-					return BCN_RB_FALLBACK;
-				w += 16;
+				e = col_uuid(vs, vl, out, cap, &w);
 			} else {
 				if (c == type_col && (vl != tlen || memcmp(vs, type, tlen)))
 					return BCN_RB_FALLBACK; /* another type's record */
-				size_t vn = varint_len(vl);
-				if (unlikely(cap - w < vn + vl))
-					return BCN_RB_NOROOM;
-				w += put_varint(out + w, vl);
-				memcpy(out + w, vs, vl);
-				w += vl;
+				e = col_plain_string(vs, vl, out, cap, &w);
 			}
+			if (unlikely(e))
+				return e;
 			j = ve + 1;
 		} else {
 			/* an integer: '-'? and digits; put_int holds it to the
@@ -576,14 +600,9 @@ int bcn_rb_encode_flat(const struct bcn_rb_plan *p, int type_col, const char *ty
 			if (j < end && *j == '-')
 				j++;
 			j += digit_run(j, end);
-			uint8_t tmp[8];
-			int iw = put_int(vs, (size_t)(j - vs), col->type, tmp);
-			if (unlikely(iw < 0))
-				return BCN_RB_FALLBACK;
-			if (unlikely(cap - w < (size_t)iw))
-				return BCN_RB_NOROOM;
-			memcpy(out + w, tmp, (size_t)iw);
-			w += (size_t)iw;
+			int e = col_int(vs, (size_t)(j - vs), col->type, out, cap, &w);
+			if (unlikely(e))
+				return e;
 		}
 		if (unlikely(j >= end || *j != (c + 1 < p->ncols ? ',' : '}')))
 			return BCN_RB_FALLBACK;

@@ -898,6 +898,43 @@ static void note(struct bcn_etl_stream *s, const rd_kafka_message_t *m)
 
 static int dlq(struct bcn_etl_stream *s, rd_kafka_message_t *m, int r);
 
+/* Append m to table ti of the filling batch: by the flat fast path (flat;
+ * ti = 0), or from the router's pairs. */
+static int append(struct bcn_etl_stream *s, int ti, const rd_kafka_message_t *m,
+		  const struct bcn_etl_tok *tok, int ntok, int flat)
+{
+	struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[ti];
+	if (flat)
+		return s->ftc < 0 ? BCN_ETL_TB_NOT_FLAT
+				  : bcn_etl_tb_append_flat(tb, m->payload, m->len, m->partition,
+							   m->offset, &s->cplan[0], s->ftc, s->ftype);
+	return bcn_etl_tb_append_rb(tb, m->payload, m->len, m->partition, m->offset, &s->cplan[ti],
+				    tok, ntok);
+}
+
+/* Put m into table ti of the filling batch (as append), handing the batch
+ * over when it is full (then into the next) or reaches its row limit.
+ * Returns BCN_ETL_TB_OK (m taken), the append's other outcome (m not
+ * taken), or -1 if a batch was dropped. */
+static int put(struct bcn_etl_stream *s, int ti, rd_kafka_message_t *m,
+	       const struct bcn_etl_tok *tok, int ntok, int flat)
+{
+	int a = append(s, ti, m, tok, ntok, flat);
+	if (a == BCN_ETL_TB_FULL) {
+		if (handoff(s, 1, 0))
+			return -1;
+		a = append(s, ti, m, tok, ntok, flat);
+	}
+	if (likely(a == BCN_ETL_TB_OK)) {
+		note(s, m);
+		/* flush at N rows; if that drops a batch, m was in it */
+		const struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[ti];
+		if (tb->n >= tb->max && handoff(s, 1, 0))
+			return -1;
+	}
+	return a;
+}
+
 /* One record.  Returns 0, or -1 if a batch was dropped (the caller re-reads
  * the rest of what it polled). */
 static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
@@ -906,28 +943,15 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 	const char *v = m->payload;
 	size_t len = m->len;
 	struct bcn_etl_tok tok[BCN_RB_MAX_TOKENS / 2];
-	int ntok = -1;
+	int ntok = -1, a;
 	BCN_INC(s->consumed, 1);
 	BCN_INC(s->consumed_bytes, len);
 	if (likely(v && s->ftc >= 0)) {
 		/* perf: a record laid out as table 0's columns, as beacond
 		 * writes them, goes in without the router (bcn_rb_encode_flat) */
-		struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[0];
-		int a = bcn_etl_tb_append_flat(tb, v, len, m->partition, m->offset, &s->cplan[0], s->ftc,
-					       s->ftype);
-		if (a == BCN_ETL_TB_FULL) {
-			if (handoff(s, 1, 0))
-				return -1;
-			tb = &s->slot[s->fill].tb[0];
-			a = s->ftc < 0 ? BCN_ETL_TB_NOT_FLAT
-				       : bcn_etl_tb_append_flat(tb, v, len, m->partition, m->offset,
-								&s->cplan[0], s->ftc, s->ftype);
-		}
-		if (likely(a == BCN_ETL_TB_OK)) {
-			note(s, m);
-			/* flush at N rows; if that drops a batch, m was in it */
-			return tb->n >= tb->max ? handoff(s, 1, 0) : 0;
-		}
+		a = put(s, 0, m, NULL, 0, 1);
+		if (a == BCN_ETL_TB_OK || a == -1)
+			return a == BCN_ETL_TB_OK ? 0 : -1;
 		if (a == BCN_ETL_TB_TOO_BIG)
 			return dlq(s, m, BCN_ETL_R_TOO_LARGE);
 		/* not flat: the router decides */
@@ -938,22 +962,9 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 	if (likely(r == BCN_ETL_R_OK) && bcn_etl_stream_of(type) != (int)s->sid)
 		r = BCN_ETL_R_WRONG_TOPIC;
 	if (likely(r == BCN_ETL_R_OK)) {
-		int ti = s->tab_of[type];
-		struct bcn_etl_tbatch *tb = &s->slot[s->fill].tb[ti];
-		int a = bcn_etl_tb_append_rb(tb, v, len, m->partition, m->offset, &s->cplan[ti], tok,
-					     ntok);
-		if (a == BCN_ETL_TB_FULL) {
-			if (handoff(s, 1, 0))
-				return -1;
-			tb = &s->slot[s->fill].tb[ti];
-			a = bcn_etl_tb_append_rb(tb, v, len, m->partition, m->offset, &s->cplan[ti], tok,
-						 ntok);
-		}
-		if (likely(a == BCN_ETL_TB_OK)) {
-			note(s, m);
-			/* flush at N rows; if that drops a batch, m was in it */
-			return tb->n >= tb->max ? handoff(s, 1, 0) : 0;
-		}
+		a = put(s, s->tab_of[type], m, tok, ntok, 0);
+		if (a == BCN_ETL_TB_OK || a == -1)
+			return a == BCN_ETL_TB_OK ? 0 : -1;
 		r = BCN_ETL_R_TOO_LARGE;
 	}
 	return dlq(s, m, r);
