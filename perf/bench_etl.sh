@@ -67,10 +67,12 @@ it_log "produced $N records ($bytes bytes with keys) to ugc.views ($P partitions
 
 now() { date +%s.%N; }
 # CPU seconds (user + sys) of the given processes, summed
-cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
+# (one cat for all files: this runs inside the timed window, where every
+# process started takes CPU from the ETL being timed)
+cpu() { _f=; for _p in "$@"; do _f="$_f /proc/$_p/stat"; done; cat $_f 2>/dev/null | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a - b }'; }
 # per-thread CPU (name<TAB>centiseconds), threads of one name summed
-tcpu() { for _t in /proc/$1/task/*/stat; do cat "$_t" 2>/dev/null; done |
+tcpu() { cat /proc/"$1"/task/*/stat 2>/dev/null |
 	sed 's/^[0-9]* (\(.*\)) /\1\t/' | awk -F '\t' '{ split($2, f, " "); s[$1] += f[12] + f[13] } END { for (k in s) printf "%s\t%d\n", k, s[k] }' | sort; }
 tdiff() { # BEFORE AFTER LABEL: threads that used >= 0.02 s
 	awk -F '\t' -v l="$3" 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d >= 2) o = o sprintf(" %s=%.2f", $1, d / 100) } END { print l ":" o }' "$1" "$2"; }

@@ -117,7 +117,9 @@ while os.path.exists("/proc/%d" % pids[0]) and time.time() - t0 < 120:
 PY
 		TSP=$!
 	fi
-	cpu() { for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
+	# (one cat for all files: this runs inside the timed window, where every
+	# process started takes CPU from the ETL being timed)
+	cpu() { _f=; for _p in "$@"; do _f="$_f /proc/$_p/stat"; done; cat $_f 2>/dev/null | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
 	t1=$(etl_window_next "beacon-etl's partitions ($W/etl.log)") || exit 1
 	c0=$(cpu "$EP"); k0=$(cpu "$CHPID" "$KPID")
 	t2=$(etl_window_next "$N rows inserted ($W/etl.log)") || exit 1
