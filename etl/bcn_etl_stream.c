@@ -950,8 +950,8 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 		/* perf: a record laid out as table 0's columns, as beacond
 		 * writes them, goes in without the router (bcn_rb_encode_flat) */
 		a = put(s, 0, m, NULL, 0, 1);
-		if (a == BCN_ETL_TB_OK || a == -1)
-			return a == BCN_ETL_TB_OK ? 0 : -1;
+		if (a == BCN_ETL_TB_OK || a == -1) /* taken (0), or a batch dropped */
+			return a;
 		if (a == BCN_ETL_TB_TOO_BIG)
 			return dlq(s, m, BCN_ETL_R_TOO_LARGE);
 		/* not flat: the router decides */
@@ -964,7 +964,7 @@ static int take(struct bcn_etl_stream *s, rd_kafka_message_t *m)
 	if (likely(r == BCN_ETL_R_OK)) {
 		a = put(s, s->tab_of[type], m, tok, ntok, 0);
 		if (a == BCN_ETL_TB_OK || a == -1)
-			return a == BCN_ETL_TB_OK ? 0 : -1;
+			return a;
 		r = BCN_ETL_R_TOO_LARGE;
 	}
 	return dlq(s, m, r);
