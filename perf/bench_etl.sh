@@ -66,10 +66,6 @@ CHPIDS="$CH_PID $(pgrep -P "$CH_PID" 2>/dev/null || true)"
 it_log "produced $N records ($bytes bytes with keys) to ugc.views ($P partitions)"
 
 now() { date +%s.%N; }
-# CPU seconds (user + sys) of the given processes, summed
-# (one cat for all files: this runs inside the timed window, where every
-# process started takes CPU from the ETL being timed)
-cpu() { _f=; for _p in "$@"; do _f="$_f /proc/$_p/stat"; done; cat $_f 2>/dev/null | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a - b }'; }
 # per-thread CPU (name<TAB>centiseconds), threads of one name summed
 tcpu() { cat /proc/"$1"/task/*/stat 2>/dev/null |
@@ -80,7 +76,7 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f\n", n / (b - a)
 
 run_peer() { # RUN
 	etl_q "TRUNCATE TABLE ugc.views" > /dev/null
-	c0=$(cpu $CHPIDS $KPID)
+	c0=$(etl_cpu $CHPIDS $KPID)
 	t0=$(now)
 	# the pipeline under python only to read its CPU (rusage of children)
 	pc=$(python3 -c 'import resource, subprocess, sys
@@ -88,7 +84,7 @@ subprocess.run(["sh", "-c", sys.argv[1]], check=True)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print("%.2f" % (r.ru_utime + r.ru_stime))' "kcat -b $BS -C -t ugc.views -o beginning -e -q -f '%s\n' | clickhouse-client --host 127.0.0.1 --port $CH_TCP --query 'INSERT INTO ugc.views FORMAT JSONEachRow'")
 	t1=$(now)
-	c1=$(cpu $CHPIDS $KPID)
+	c1=$(etl_cpu $CHPIDS $KPID)
 	have=$(etl_q "SELECT count() FROM ugc.views")
 	[ "$have" = "$N" ] || it_fail "naive peer inserted $have of $N rows"
 	r=$(rate "$N" "$t0" "$t1")
@@ -107,10 +103,10 @@ run_etl() { # FORMAT RUN
 	t0=$(now)
 	etl_start "etl_$1_$2"
 	t1=$(etl_window_next "beacon-etl's partitions") || exit 1
-	c0=$(cpu "$ETL_PID"); k0=$(cpu $CHPIDS $KPID)
+	c0=$(etl_cpu "$ETL_PID"); k0=$(etl_cpu $CHPIDS $KPID)
 	if [ -n "${BENCH_ETL_THREADS:-}" ]; then tcpu "$ETL_PID" > "$W/t0.etl"; tcpu "$CH_PID" > "$W/t0.ch"; fi
 	t2=$(etl_window_next "$N rows inserted") || exit 1
-	c1=$(cpu "$ETL_PID"); k1=$(cpu $CHPIDS $KPID)
+	c1=$(etl_cpu "$ETL_PID"); k1=$(etl_cpu $CHPIDS $KPID)
 	etl_window_close
 	if [ -n "${BENCH_ETL_THREADS:-}" ]; then
 		tcpu "$ETL_PID" > "$W/t1.etl"; tcpu "$CH_PID" > "$W/t1.ch"

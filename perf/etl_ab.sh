@@ -117,13 +117,10 @@ while os.path.exists("/proc/%d" % pids[0]) and time.time() - t0 < 120:
 PY
 		TSP=$!
 	fi
-	# (one cat for all files: this runs inside the timed window, where every
-	# process started takes CPU from the ETL being timed)
-	cpu() { _f=; for _p in "$@"; do _f="$_f /proc/$_p/stat"; done; cat $_f 2>/dev/null | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'; }
 	t1=$(etl_window_next "beacon-etl's partitions ($W/etl.log)") || exit 1
-	c0=$(cpu "$EP"); k0=$(cpu "$CHPID" "$KPID")
+	c0=$(etl_cpu "$EP"); k0=$(etl_cpu "$CHPID" "$KPID")
 	t2=$(etl_window_next "$N rows inserted ($W/etl.log)") || exit 1
-	c1=$(cpu "$EP"); k1=$(cpu "$CHPID" "$KPID")
+	c1=$(etl_cpu "$EP"); k1=$(etl_cpu "$CHPID" "$KPID")
 	etl_window_close
 	kill -TERM "$EP"
 	wait "$EP" || it_fail "beacon-etl exit status $?"

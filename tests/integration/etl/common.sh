@@ -97,6 +97,16 @@ enabled = no
 $(printf '%b' "$4")"
 }
 
+# etl_cpu PID...: CPU seconds (user + sys) of the processes, summed.  One
+# cat for all the files: the benchmarks call it inside their timed window,
+# where every process started takes CPU from the ETL being timed.
+etl_cpu() {
+	_f=
+	for _p in "$@"; do _f="$_f /proc/$_p/stat"; done
+	# shellcheck disable=SC2086 # one word per file
+	cat $_f 2>/dev/null | awk '{ s += $14 + $15 } END { printf "%.2f", s / 100 }'
+}
+
 # etl_window_open N [TIMELINE_FILE]: start perf/etl_poll.py -- before the
 # ETL, so that its start-up stays out of the timed window -- to report, on
 # fd 3, when the partitions are assigned and when all N view rows are in
