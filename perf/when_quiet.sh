@@ -43,7 +43,8 @@ HP=
 if [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
 	HP=$(cat /proc/sys/vm/nr_hugepages)
 	echo 512 > /proc/sys/vm/nr_hugepages
-	trap 'echo "$HP" > /proc/sys/vm/nr_hugepages' EXIT INT TERM
+	trap 'echo "$HP" > /proc/sys/vm/nr_hugepages' EXIT
+	trap 'exit 130' INT TERM
 fi
 
 probe() {
