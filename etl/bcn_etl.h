@@ -21,6 +21,7 @@
 #include "bcn_etl_pg.h"
 #include "bcn_etl_route.h"
 #include "bcn_etl_rowbin.h"
+#include "bcn_etl_sort.h"
 #include "bcn_record.h"
 #include "bcn_stat.h"
 
@@ -55,6 +56,8 @@ struct bcn_etl_table {
 	bcn_ctr batches, rows, bytes, rejected;
 	bcn_ctr json_rows;           /* rows sent as JSONEachRow in rowbinary mode */
 	_Atomic int rowbinary;       /* 1 while the table's plan is in use (gauge) */
+	_Atomic int sorted;          /* 1 while its rows are sent in key order (gauge) */
+	bcn_ctr sorted_rows;         /* rows sent in key order */
 	bcn_ctr lat_le[BCN_ETL_NLAT]; /* cumulative, Prometheus-style */
 	bcn_ctr lat_sum_us;
 };
@@ -118,6 +121,14 @@ struct bcn_etl_ins {
 	uint32_t nfb;
 	char collist[1024];            /* the slot's plan's, for the URL      */
 	char tmp[4096];                /* a DESCRIBE answer                   */
+	char key[512];                 /* a sorting_key answer                */
+	/* clickhouse.sort: the flush's rows in key order (bcn_etl_sort.h) */
+	struct bcn_sort_buf sb;
+	uint8_t *srt;                  /* srtcap bytes: the sorted rows       */
+	size_t srtcap;
+	uint32_t *prow2, *poff2;       /* [max_rows (+ 1)]: swapped with prow, poff */
+	struct bcn_rb_plan pl;         /* copies of the table's plans         */
+	struct bcn_sort_plan sp;
 };
 
 struct bcn_etl;
@@ -145,6 +156,8 @@ struct bcn_etl_stream {
 	 * the stream thread adopts it (cplan) when it starts a new batch, and
 	 * a batch encoded by an older plan is inserted as JSONEachRow. */
 	struct bcn_rb_plan plan[BCN_ETL_MAX_TABLES];
+	struct bcn_sort_plan splan[BCN_ETL_MAX_TABLES]; /* usable while sgen == pgen */
+	unsigned sgen[BCN_ETL_MAX_TABLES];
 	char desc[BCN_ETL_MAX_TABLES][4096];
 	size_t desc_len[BCN_ETL_MAX_TABLES];
 	unsigned pgen[BCN_ETL_MAX_TABLES];

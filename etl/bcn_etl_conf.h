@@ -52,6 +52,7 @@ struct bcn_etl_cfg {
 	char settings[512];         /* extra &k=v query settings */
 	char format[16];            /* "rowbinary" | "jsoneachrow" */
 	int64_t inflight;           /* inserts in flight per stream (inserter threads) */
+	int sort;                   /* rowbinary: rows in ORDER BY order (bcn_etl_sort.h) */
 	/* [tables] */
 	char t_view[64], t_player[64], t_page[64], t_action[64], t_like[64], t_review[64],
 		t_bookmark[64];

@@ -126,6 +126,10 @@ static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 		{ "beacon_etl_rows_rejected_total",
 		  "Rows ClickHouse refused as bad data (sent to the DLQ), per table.",
 		  offsetof(struct bcn_etl_table, rejected) },
+		{ "beacon_etl_rows_sorted_total",
+		  "With clickhouse.sort: RowBinary rows sent in the table's ORDER BY order (ClickHouse "
+		  "then skips its own sort), per table.",
+		  offsetof(struct bcn_etl_table, sorted_rows) },
 	};
 	for (size_t k = 0; k < sizeof(ctr) / sizeof(ctr[0]); k++) {
 		bcn_mb_family(mb, ctr[k].name, "counter", ctr[k].help);
@@ -141,6 +145,23 @@ static void tables(struct bcn_etl *etl, struct bcn_mbuf *mb)
 	for (int i = 0; i < s->ntab; i++)
 		bcn_mb_printf(mb, "beacon_etl_table_rowbinary{stream=\"%s\",table=\"%s\"} %d\n", s->name,
 			      s->t[i].name, atomic_load(&s->t[i].rowbinary));
+	bcn_mb_family(mb, "beacon_etl_table_sorted", "gauge",
+		      "1 while the table's RowBinary rows are sent in its ORDER BY order (clickhouse.sort "
+		      "and a key the ETL can compute: see its log), else 0.");
+	FOR_STREAMS(etl, s)
+	for (int i = 0; i < s->ntab; i++)
+		bcn_mb_printf(mb, "beacon_etl_table_sorted{stream=\"%s\",table=\"%s\"} %d\n", s->name,
+			      s->t[i].name, atomic_load(&s->t[i].sorted));
+	bcn_mb_family(mb, "beacon_etl_sort_buffer_bytes", "gauge",
+		      "Preallocated sort buffers of the stream's inserters (clickhouse.sort; fixed at "
+		      "start-up).");
+	FOR_STREAMS(etl, s) {
+		uint64_t v = 0;
+		for (int k = 0; s->ins && k < s->nins; k++)
+			v += s->ins[k].srtcap + s->ins[k].sb.bytes +
+			     (s->ins[k].prow2 ? (2 * (uint64_t)s->ins[k].sb.max + 1) * sizeof(uint32_t) : 0);
+		bcn_mb_printf(mb, "beacon_etl_sort_buffer_bytes{stream=\"%s\"} %llu\n", s->name, U(v));
+	}
 	bcn_mb_family(mb, "beacon_etl_insert_duration_seconds", "histogram",
 		      "Wall time of successful INSERTs (request sent to answer read), per table.");
 	FOR_STREAMS(etl, s)

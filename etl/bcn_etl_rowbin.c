@@ -57,6 +57,20 @@ static int ident(const char *s, size_t n)
 	return 1;
 }
 
+int bcn_rb_tsv_fields(const char *s, size_t n, const char **f, size_t *fl, int max)
+{
+	int nf = 0;
+	for (size_t a = 0; a <= n && nf < max;) {
+		size_t b = a;
+		while (b < n && s[b] != '\t')
+			b++;
+		f[nf] = s + a;
+		fl[nf++] = b - a;
+		a = b + 1;
+	}
+	return nf;
+}
+
 int bcn_rb_plan_parse(struct bcn_rb_plan *p, const char *tsv, size_t len)
 {
 	memset(p, 0, sizeof(*p));
@@ -65,21 +79,13 @@ int bcn_rb_plan_parse(struct bcn_rb_plan *p, const char *tsv, size_t len)
 	while (i < len) {
 		const char *f[4] = { 0 };
 		size_t fl[4] = { 0 };
-		int nf = 0;
 		size_t ls = i;
 		while (i < len && tsv[i] != '\n')
 			i++;
 		size_t le = i++;
 		if (le == ls)
 			continue;
-		for (size_t a = ls; a <= le && nf < 4;) {
-			size_t b = a;
-			while (b < le && tsv[b] != '\t')
-				b++;
-			f[nf] = tsv + a;
-			fl[nf++] = b - a;
-			a = b + 1;
-		}
+		int nf = bcn_rb_tsv_fields(tsv + ls, le - ls, f, fl, 4);
 		if (nf < 2) {
 			snprintf(p->why, sizeof(p->why), "DESCRIBE answer not understood");
 			goto none;

@@ -64,6 +64,12 @@ struct bcn_rb_plan {
 /* Outcomes of bcn_rb_encode. */
 enum { BCN_RB_OK = 0, BCN_RB_FALLBACK = 1, BCN_RB_NOROOM = 2 };
 
+/* Split one TabSeparated line s[0..n) (no '\n') at its tabs: f[i], fl[i]
+ * are field i's start and length, for the first max fields (any after
+ * them are not looked at).  Returns the number of fields found (>= 1 when
+ * max >= 1).  Can't fail; pure. */
+int bcn_rb_tsv_fields(const char *s, size_t n, const char **f, size_t *fl, int max);
+
 /*
  * Build a plan from DESCRIBE TABLE's TabSeparated answer (name, type,
  * default_type, default_expression[, ...] per line).  Returns the number of

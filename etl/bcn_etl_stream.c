@@ -236,6 +236,7 @@ struct flush_ctx {
 	int table;
 	int body;                   /* BODY_*                                  */
 	int rowbinary;              /* the chunk is RowBinary (by plan)       */
+	const uint8_t *rbb;         /* RowBinary: the bytes poff[] points into */
 	uint32_t base;              /* BODY_TB: first row                     */
 	int schema_checked;         /* RowBinary: DESCRIBE re-read after an error */
 	int schema_changed;         /* ... and it differed: the chunk goes as JSON */
@@ -257,23 +258,85 @@ static uint32_t ctx_row(const struct flush_ctx *f, uint32_t pos)
 
 /* ---- RowBinary plans (inserter threads; set-up) ---- */
 
-/* Re-read table ti's columns (DESCRIBE) on ch and, until known, the
- * server's UUID byte order; publish a changed plan (s->pgen[ti] + 1).
- * tmp: 4 KiB for the answer.  Sets *changed if a plan in use changed.
+/* system.tables' engine, engine_full and sorting_key of db.name into
+ * in->key (TabSeparated, one line).  Returns the bcn_ch_query kind. */
+static enum bcn_ch_kind table_row(struct bcn_etl_stream *s, struct bcn_etl_ins *in,
+				  const char *db, const char *name, size_t *n)
+{
+	struct bcn_ch_result r;
+	char q[384];
+	snprintf(q, sizeof(q),
+		 "SELECT engine, engine_full, sorting_key FROM system.tables WHERE database = '%s' "
+		 "AND name = '%s' FORMAT TabSeparated",
+		 db, name);
+	return bcn_ch_query(in->ch, q, in->key, sizeof(in->key) - 1, n, s->etl->cfg.timeout_ms, &r);
+}
+
+/* The sorting key of table ti as system.tables gives it -- for a
+ * Distributed table, its target table's (bcn_sort_dist_target) -- moved to
+ * the start of in->key (*kn bytes).  Returns 1 (read; *kn may be 0: no
+ * key), 0 (this server cannot say: no such column or table, or a name that
+ * cannot be quoted; *kn = 0) or -1 (no answer: try again later). */
+static int sorting_key(struct bcn_etl_stream *s, struct bcn_etl_ins *in, int ti, size_t *kn)
+{
+	const char *db = s->etl->cfg.database, *name = s->t[ti].name;
+	char tdb[64], tname[128];
+	*kn = 0;
+	for (int hop = 0; hop < 2; hop++) {
+		size_t n = 0;
+		if (strpbrk(db, "'\\") || strpbrk(name, "'\\"))
+			return 0;
+		enum bcn_ch_kind k = table_row(s, in, db, name, &n);
+		if (k == BCN_CH_CONFIG || k == BCN_CH_DATA)
+			return 0;
+		if (k != BCN_CH_OK)
+			return -1;
+		in->key[n] = 0;
+		char *f1 = memchr(in->key, '\t', n), *f2 = NULL;
+		if (f1)
+			f2 = memchr(f1 + 1, '\t', n - (size_t)(f1 + 1 - in->key));
+		if (!f2)
+			return 0; /* no such table */
+		char *e = in->key + n;
+		while (e > f2 + 1 && (e[-1] == '\n' || e[-1] == '\r'))
+			e--;
+		if (e > f2 + 1 || hop ||
+		    !((size_t)(f1 - in->key) == 11 && !memcmp(in->key, "Distributed", 11))) {
+			*kn = (size_t)(e - (f2 + 1));
+			memmove(in->key, f2 + 1, *kn);
+			return 1;
+		}
+		/* a Distributed table: the key of the table it writes to */
+		if (bcn_sort_dist_target(f1 + 1, (size_t)(f2 - f1 - 1), tdb, sizeof(tdb), tname,
+					 sizeof(tname)))
+			return 1; /* no key */
+		db = tdb;
+		name = tname;
+	}
+	return 1;
+}
+
+/* Re-read table ti's columns (DESCRIBE) on in's connection and, until
+ * known, the server's UUID byte order; publish a changed plan (s->pgen[ti]
+ * + 1).  With clickhouse.sort, also (re)read the table's sorting key when
+ * the plan changed and publish its sort plan (s->sgen[ti] = pgen: the sort
+ * plan belongs to that plan).  Sets *changed if a plan in use changed.
  * Returns 0, or -1 if ClickHouse did not answer (nothing changes). */
-static int describe(struct bcn_etl_stream *s, struct bcn_ch *ch, char *tmp, int ti, int *changed)
+static int describe(struct bcn_etl_stream *s, struct bcn_etl_ins *in, int ti, int *changed)
 {
 	const struct bcn_etl_cfg *c = &s->etl->cfg;
 	struct bcn_ch_result r;
-	size_t n = 0;
+	char *tmp = in->tmp;
+	size_t n = 0, kn = 0;
+	int kq = 0;
 	char q[256];
 	*changed = 0;
 	pthread_mutex_lock(&s->mu);
 	int uuid_ok = s->uuid_ok;
 	pthread_mutex_unlock(&s->mu);
 	if (uuid_ok < 0) {
-		if (bcn_ch_query(ch, "SELECT toUUID('" BCN_RB_UUID_PROBE_TEXT "') FORMAT RowBinary", tmp,
-				 4096, &n, c->timeout_ms, &r) != BCN_CH_OK)
+		if (bcn_ch_query(in->ch, "SELECT toUUID('" BCN_RB_UUID_PROBE_TEXT "') FORMAT RowBinary",
+				 tmp, 4096, &n, c->timeout_ms, &r) != BCN_CH_OK)
 			return -1;
 		uuid_ok = n == 16 && !memcmp(tmp, bcn_rb_uuid_probe, 16);
 		if (!uuid_ok)
@@ -285,11 +348,18 @@ static int describe(struct bcn_etl_stream *s, struct bcn_ch *ch, char *tmp, int 
 	if (uuid_ok) {
 		snprintf(q, sizeof(q), "DESCRIBE TABLE %s.%s FORMAT TabSeparated", c->database,
 			 s->t[ti].name);
-		if (bcn_ch_query(ch, q, tmp, 4096, &n, c->timeout_ms, &r) != BCN_CH_OK)
+		if (bcn_ch_query(in->ch, q, tmp, 4096, &n, c->timeout_ms, &r) != BCN_CH_OK)
 			return -1;
 	}
 	pthread_mutex_lock(&s->mu);
+	int same = n == s->desc_len[ti] && !memcmp(tmp, s->desc[ti], n) && s->pgen[ti];
+	int need_key = c->sort && uuid_ok && (!same || s->sgen[ti] != s->pgen[ti]);
+	pthread_mutex_unlock(&s->mu);
+	if (need_key && (kq = sorting_key(s, in, ti, &kn)) < 0)
+		return -1;
+	pthread_mutex_lock(&s->mu);
 	s->uuid_ok = uuid_ok;
+	int logit = 0;
 	if (n != s->desc_len[ti] || memcmp(tmp, s->desc[ti], n) || !s->pgen[ti]) {
 		int had = s->pgen[ti] && s->plan[ti].ncols;
 		memcpy(s->desc[ti], tmp, n);
@@ -302,9 +372,30 @@ static int describe(struct bcn_etl_stream *s, struct bcn_ch *ch, char *tmp, int 
 		s->pgen[ti]++;
 		*changed = had;
 		atomic_store(&s->t[ti].rowbinary, pl->ncols > 0);
+		logit = 1;
+	}
+	if (need_key && s->sgen[ti] != s->pgen[ti]) {
+		struct bcn_sort_plan *sp = &s->splan[ti];
+		if (kq)
+			bcn_sort_plan_parse(sp, &s->plan[ti], s->desc[ti], s->desc_len[ti], in->key, kn);
+		else
+			memset(sp, 0, sizeof(*sp)),
+				snprintf(sp->why, sizeof(sp->why), "the server does not give the sorting key");
+		s->sgen[ti] = s->pgen[ti];
+		atomic_store(&s->t[ti].sorted, sp->nparts > 0 && s->plan[ti].ncols > 0);
+		logit = 1;
+	}
+	if (logit) {
+		const struct bcn_rb_plan *pl = &s->plan[ti];
+		const struct bcn_sort_plan *sp = &s->splan[ti];
+		char how[200] = "";
+		if (c->sort && s->sgen[ti] == s->pgen[ti] && sp->nparts)
+			snprintf(how, sizeof(how), ", sorted by %.*s", (int)kn, in->key);
+		else if (c->sort && s->sgen[ti] == s->pgen[ti])
+			snprintf(how, sizeof(how), ", not sorted (%s)", sp->why);
 		if (pl->ncols)
-			fprintf(stderr, "beacon-etl: %s: %s: RowBinary, %d columns%s\n", s->name,
-				s->t[ti].name, pl->ncols, had ? " (the table changed)" : "");
+			fprintf(stderr, "beacon-etl: %s: %s: RowBinary, %d columns%s%s\n", s->name,
+				s->t[ti].name, pl->ncols, *changed ? " (the table changed)" : "", how);
 		else
 			fprintf(stderr, "beacon-etl: %s: %s: JSONEachRow (%s)\n", s->name, s->t[ti].name,
 				pl->why);
@@ -348,8 +439,9 @@ static int insert_range(void *arg, uint32_t x, uint32_t y, int *hint)
 	if (f->body == BODY_TB) {
 		body = bcn_etl_tb_body(&f->sl->tb[f->table], f->base + x, f->base + y, &len);
 	} else {
-		/* RowBinary: the batch's own buffer; JSON: this inserter's chunk */
-		body = (const char *)(f->rowbinary ? f->sl->tb[f->table].rb : in->rb) + in->poff[x];
+		/* RowBinary: the batch's own buffer or its sorted copy; JSON:
+		 * this inserter's chunk */
+		body = (const char *)(f->rowbinary ? f->rbb : in->rb) + in->poff[x];
 		len = in->poff[y] - in->poff[x];
 	}
 	for (unsigned attempt = 0;; attempt++) {
@@ -393,7 +485,7 @@ static int insert_range(void *arg, uint32_t x, uint32_t y, int *hint)
 			 * bisection of bytes encoded for the old columns */
 			int changed = 0;
 			f->schema_checked = 1;
-			if (!describe(s, in->ch, in->tmp, f->table, &changed) && changed) {
+			if (!describe(s, in, f->table, &changed) && changed) {
 				fprintf(stderr, "beacon-etl: %s: %s changed (%s); resending %u rows as "
 						"JSONEachRow\n",
 					s->name, t->name, f->last.msg, y - x);
@@ -475,6 +567,33 @@ static int flush_fallback(struct flush_ctx *f)
 	return 0;
 }
 
+/* The flush's RowBinary rows (positions [0, np) of in->prow/poff into
+ * tb->rb) copied into in->srt in the table's key order, prow/poff swapped
+ * for their sorted counterparts.  Returns 0, or -1 (nothing changed: the
+ * rows go in batch order) if they cannot be keyed or do not fit. */
+static int sort_rows(struct bcn_etl_ins *in, const struct bcn_etl_tbatch *tb, uint32_t np)
+{
+	uint32_t *perm = in->prow2, w = 0;
+	if (tb->rblen > in->srtcap ||
+	    bcn_sort_rows(&in->sp, &in->pl, tb->rb, in->poff, np, &in->sb, perm))
+		return -1;
+	for (uint32_t k = 0; k < np; k++) {
+		uint32_t p = perm[k], len = in->poff[p + 1] - in->poff[p];
+		memcpy(in->srt + w, tb->rb + in->poff[p], len);
+		in->poff2[k] = w;
+		perm[k] = in->prow[p]; /* prow2[k]: the row at sorted position k */
+		w += len;
+	}
+	in->poff2[np] = w;
+	uint32_t *t = in->prow;
+	in->prow = in->prow2;
+	in->prow2 = t;
+	t = in->poff;
+	in->poff = in->poff2;
+	in->poff2 = t;
+	return 0;
+}
+
 /* Insert table ti of the slot.  rowbinary: the table's plan is re-read
  * first (so a changed table is seen before its next batch); if the batch
  * was encoded by the plan in force, its RowBinary rows go as one INSERT and
@@ -486,13 +605,18 @@ static int flush_table(struct bcn_etl_ins *in, struct bcn_etl_slot *sl, int ti)
 	struct bcn_etl_stream *s = in->s;
 	const struct bcn_etl_tbatch *tb = &sl->tb[ti];
 	struct flush_ctx f = { .in = in, .sl = sl, .table = ti };
-	int ok = 0, changed;
+	int ok = 0, sort = 0, changed;
 	if (s->rowbinary) {
-		(void)describe(s, in->ch, in->tmp, ti, &changed);
+		(void)describe(s, in, ti, &changed);
 		pthread_mutex_lock(&s->mu);
 		ok = tb->nrb && sl->plan_gen[ti] == s->pgen[ti] && s->plan[ti].ncols > 0;
 		if (ok)
 			memcpy(in->collist, s->plan[ti].collist, sizeof(in->collist));
+		sort = ok && in->srt && s->sgen[ti] == s->pgen[ti] && s->splan[ti].nparts;
+		if (sort) {
+			in->pl = s->plan[ti];
+			in->sp = s->splan[ti];
+		}
 		pthread_mutex_unlock(&s->mu);
 	}
 	if (!ok) {
@@ -514,6 +638,11 @@ static int flush_table(struct bcn_etl_ins *in, struct bcn_etl_slot *sl, int ti)
 	in->poff[np] = (uint32_t)tb->rblen;
 	f.body = BODY_CHUNK;
 	f.rowbinary = 1;
+	f.rbb = tb->rb;
+	if (sort && np > 1 && !sort_rows(in, tb, np)) {
+		f.rbb = in->srt;
+		BCN_ADD(s->t[ti].sorted_rows, np);
+	}
 	if (insert_all(&f, np)) {
 		if (!f.schema_changed)
 			return -1;
@@ -1359,6 +1488,20 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 		memset(in->prow, 0xff, maxr * sizeof(uint32_t));
 		memset(in->poff, 0xff, (maxr + 1) * sizeof(uint32_t));
 		memset(in->fb, 0xff, maxr * sizeof(uint32_t));
+		if (!c->sort)
+			continue;
+		/* clickhouse.sort: a batch's RowBinary rows, sorted (bcn_etl_sort.h) */
+		in->srtcap = (size_t)s->cfg->batch_bytes / 3;
+		in->srt = malloc(in->srtcap);
+		in->prow2 = malloc(maxr * sizeof(uint32_t));
+		in->poff2 = malloc((maxr + 1) * sizeof(uint32_t));
+		if (!in->srt || !in->prow2 || !in->poff2 || bcn_sort_buf_init(&in->sb, (uint32_t)maxr)) {
+			snprintf(err, errlen, "%s: out of memory (sort buffers)", s->name);
+			return -1;
+		}
+		memset(in->srt, 0x5a, in->srtcap);
+		memset(in->prow2, 0xff, maxr * sizeof(uint32_t));
+		memset(in->poff2, 0xff, (maxr + 1) * sizeof(uint32_t));
 	}
 	/* the tables' plans now, if ClickHouse answers (else the first
 	 * batches go as JSONEachRow until an inserter reads them) */
@@ -1366,7 +1509,7 @@ int bcn_etl_stream_setup(struct bcn_etl *etl, unsigned sid, char *err, size_t er
 	if (s->rowbinary) {
 		int changed;
 		for (int i = 0; i < s->ntab; i++)
-			if (describe(s, s->ins[0].ch, s->ins[0].tmp, i, &changed))
+			if (describe(s, &s->ins[0], i, &changed))
 				break;
 		adopt_plans(s, &s->slot[s->fill]);
 	}
@@ -1414,6 +1557,10 @@ void bcn_etl_stream_fini(struct bcn_etl_stream *s)
 			free(in->prow);
 			free(in->poff);
 			free(in->fb);
+			free(in->srt);
+			free(in->prow2);
+			free(in->poff2);
+			bcn_sort_buf_free(&in->sb);
 		}
 		free(s->ins);
 		s->ins = NULL;

@@ -1,6 +1,7 @@
 # etl/module.mk - beacon-etl's build rules, included by the top-level
 # Makefile (its "Module hooks").  Owns: build/beacon-etl, build/test-etl
-# (CUnit), build/asan/test-etl, build/fuzz/fuzz_etl_route, build/fuzz/fuzz_etl_rowbin.
+# (CUnit), build/asan/test-etl, build/fuzz/fuzz_etl_route, build/fuzz/fuzz_etl_rowbin,
+# build/fuzz/fuzz_etl_sort.
 ETL_SRC     := $(filter-out etl/main.c,$(wildcard etl/*.c))
 ETL_OBJ     := $(ETL_SRC:%.c=$(B)/%.o)
 ETL_HDR     := $(wildcard etl/*.h)
@@ -53,8 +54,21 @@ $(B)/fuzz/fuzz_etl_rowbin: tests/fuzz/fuzz_etl_rowbin.c etl/bcn_etl_rowbin.c etl
 	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) $(FUZZ_FLAGS) -o $@ \
 		tests/fuzz/fuzz_etl_rowbin.c etl/bcn_etl_rowbin.c etl/bcn_etl_route.c $(PROTO_SRC) $(LDLIBS_PROTO)
 
+# The row sort (sort plans and bcn_sort_rows against a reference order)
+# under libFuzzer.
+$(B)/fuzz/fuzz_etl_sort: tests/fuzz/fuzz_etl_sort.c etl/bcn_etl_sort.c etl/bcn_etl_rowbin.c etl/bcn_etl_route.c $(ETL_HDR) $(PROTO_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCS) $(ETL_INCS) $(FUZZ_FLAGS) -o $@ \
+		tests/fuzz/fuzz_etl_sort.c etl/bcn_etl_sort.c etl/bcn_etl_rowbin.c etl/bcn_etl_route.c $(PROTO_SRC) $(LDLIBS_PROTO)
+
 # The stream thread's own per-record work (route + RowBinary), perf/RESULTS.md.
 $(B)/etl-rb-bench: $(B)/perf/etl_rb_bench.o $(B)/etl/bcn_etl_route.o $(B)/etl/bcn_etl_rowbin.o $(B)/libbcnproto.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)
 $(B)/perf/etl_rb_bench.o: CFLAGS += $(ETL_INCS)
 MODULE_ALL += $(B)/etl-rb-bench
+
+# The inserter thread's row sort (perf/RESULTS.md, "Rows sorted before they are sent").
+$(B)/etl-sort-bench: $(B)/perf/etl_sort_bench.o $(B)/etl/bcn_etl_sort.o $(B)/etl/bcn_etl_route.o $(B)/etl/bcn_etl_rowbin.o $(B)/libbcnproto.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PROTO)
+$(B)/perf/etl_sort_bench.o: CFLAGS += $(ETL_INCS)
+MODULE_ALL += $(B)/etl-sort-bench

@@ -6,7 +6,9 @@
 # retries happened, so not even an unmerged duplicate may exist);
 # /metrics passes promtool; lag drops to 0; SIGTERM exits 0.  Run twice:
 # clickhouse.format = rowbinary (every record must convert: no row sent as
-# JSONEachRow) and = jsoneachrow.
+# JSONEachRow; the five tables whose sorting key the ETL computes get their
+# rows in key order, and ClickHouse writes those blocks without sorting)
+# and = jsoneachrow.
 set -eu
 IT_NAME=test_etl_e2e
 . tests/integration/lib.sh
@@ -29,6 +31,11 @@ it_log "produced $N records; ClickHouse and kafka-dev up"
 # smallest prefetch queue (256 KiB, well under the ~12 MiB produced), so
 # that it fills again and again and the fetchers are restarted by seeks
 # (bcn_etl_kick_fetchers) all through the run: still exactly N rows.
+# blocks ClickHouse wrote without sorting them (they came in key order)
+ch_already_sorted() {
+	_v=$(etl_q "SELECT sum(value) FROM system.events WHERE event = 'MergeTreeDataWriterBlocksAlreadySorted'")
+	echo "${_v:-0}"
+}
 pass=0
 for mode in "rowbinary 2 32768" "jsoneachrow 1 256"; do
 	set -- $mode
@@ -51,6 +58,7 @@ batch_ms = 300
 [actions]
 batch_rows = 1000
 batch_ms = 300"
+	already0=$(ch_already_sorted)
 	etl_start "${IT_NAME}_etl_$fmt"
 	while read -r t n; do etl_wait_rows 60 "$t" "$n"; done < "$W/gen.out"
 	it_log "$fmt: every table holds its rows: $(tr '\n' ' ' < "$W/gen.out")"
@@ -69,6 +77,19 @@ batch_ms = 300"
 		# every record beacond writes converts: nothing went as JSON
 		[ "$(etl_metric beacon_etl_table_rowbinary)" = 7 ] || it_fail "not every table is RowBinary"
 		[ "$(etl_metric beacon_etl_rows_json_total)" = 0 ] || it_fail "$(etl_metric beacon_etl_rows_json_total) rows went as JSONEachRow"
+		# rows sent in ORDER BY order (etl/bcn_etl_sort.h) for the five
+		# tables whose key the ETL computes (page_views' and actions' hold a
+		# String), and ClickHouse took every such INSERT's blocks as
+		# already sorted: at least one block per batch (a month each)
+		[ "$(etl_metric beacon_etl_table_sorted)" = 5 ] || it_fail "$(etl_metric beacon_etl_table_sorted) tables sorted, want 5"
+		sb=0
+		for t in views player_events likes reviews bookmarks; do
+			sb=$((sb + $(etl_metric "beacon_etl_batches_inserted_total{table=\"$t\"}")))
+		done
+		already=$(($(ch_already_sorted) - already0))
+		[ "$already" -ge "$sb" ] ||
+			it_fail "ClickHouse sorted blocks itself: $already already-sorted blocks for $sb sorted batches"
+		it_log "$fmt: $(etl_metric beacon_etl_rows_sorted_total) rows sent sorted in $sb batches; $already blocks already sorted"
 	else
 		[ "$(etl_metric beacon_etl_table_rowbinary)" = 0 ] || it_fail "jsoneachrow mode used RowBinary"
 	fi
@@ -78,7 +99,8 @@ batch_ms = 300"
 	for f in beacon_etl_insert_duration_seconds_bucket beacon_etl_pool_capacity_bytes beacon_etl_pool_in_use_bytes \
 		'beacon_etl_jemalloc_bytes{stat="allocated"' 'beacon_etl_jemalloc_bytes{stat="resident"' \
 		beacon_etl_resident_memory_bytes beacon_etl_consumer_lag_seconds beacon_etl_errors_total \
-		beacon_etl_rows_json_total beacon_etl_table_rowbinary; do
+		beacon_etl_rows_json_total beacon_etl_table_rowbinary beacon_etl_table_sorted \
+		beacon_etl_rows_sorted_total beacon_etl_sort_buffer_bytes; do
 		grep -q "^$f" "$W/metrics.txt" || it_fail "/metrics lacks $f"
 	done
 

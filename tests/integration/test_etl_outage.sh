@@ -11,10 +11,12 @@ W=build/it/etl-outage
 rm -rf "$W"
 mkdir -p "$W"
 . tests/integration/etl/common.sh
-# batch pools (2 slots x (40+40+4+4+2+2+2) MiB of JSON + a third of that as
-# RowBinary = 251 MiB) + librdkafka's prefetch queues (3 x 32 MiB, filled only
-# while the ETL lags) + row slots, /metrics pages, libraries and arenas
-RSS_BOUND=$((416 * 1024 * 1024))
+# batch pools (3 slots, clickhouse.inflight 2 + 1, x (40+40+4+4+2+2+2) MiB of
+# JSON + a third of that as RowBinary = 376 MiB) + sort buffers (61 MiB,
+# beacon_etl_sort_buffer_bytes) + librdkafka's prefetch queues (3 x 32 MiB,
+# filled only while the ETL lags) + row slots, /metrics pages, libraries and
+# arenas
+RSS_BOUND=$((608 * 1024 * 1024))
 
 python3 tests/integration/etl/gen_records.py --count 60000 --seed 9 --out-dir "$W" > "$W/gen.out"
 for t in ugc.views ugc.events ugc.actions; do

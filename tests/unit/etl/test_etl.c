@@ -364,6 +364,8 @@ static void test_bisect(void)
 int test_rowbin_register(CU_pSuite s);
 /* tests/unit/etl/test_pg.c */
 int test_pg_register(CU_pSuite s);
+/* tests/unit/etl/test_sort.c */
+int test_sort_register(CU_pSuite s);
 
 int main(void)
 {
@@ -381,7 +383,7 @@ int main(void)
 	    !CU_add_test(s, "backoff schedule", test_backoff) ||
 	    !CU_add_test(s, "batch building", test_batch) ||
 	    !CU_add_test(s, "bisection against a simulated ClickHouse", test_bisect) ||
-	    test_rowbin_register(s) || test_pg_register(s)) {
+	    test_rowbin_register(s) || test_pg_register(s) || test_sort_register(s)) {
 		CU_cleanup_registry();
 		return 2;
 	}
