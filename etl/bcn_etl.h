@@ -121,7 +121,7 @@ struct bcn_etl_ins {
 	uint32_t nfb;
 	char collist[1024];            /* the slot's plan's, for the URL      */
 	char tmp[4096];                /* a DESCRIBE answer                   */
-	char key[512];                 /* a sorting_key answer                */
+	char key[1024];                /* a system.tables answer (sorting key) */
 	/* clickhouse.sort: the flush's rows in key order (bcn_etl_sort.h) */
 	struct bcn_sort_buf sb;
 	uint8_t *srt;                  /* srtcap bytes: the sorted rows       */

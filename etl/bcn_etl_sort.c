@@ -4,12 +4,12 @@
  *
  * How: each row's key is laid out as big-endian 64-bit words whose unsigned
  * order is ClickHouse's order of the key (a UUID as its two halves, second
- * half first, see uuid_key; a signed integer with its sign bit flipped),
- * zero-padded to whole words.  The rows
- * are then sorted by their first word with a stable LSD radix sort (8-bit
- * digits, digits that are the same in every row skipped), and each run of
- * equal words by the next word the same way, down to the last; a short run
- * is finished by insertion sort on the remaining words.  Every step is
+ * half first, see push_uuid; a signed integer with its sign bit flipped),
+ * zero-padded to whole words.  The rows are then sorted by their first
+ * word with a stable LSD radix sort (16-bit digits for big ranges, 8-bit
+ * for smaller ones; digits that are the same in every row skipped), and
+ * each run of equal words by the next word the same way, down to the last;
+ * a short run is finished by insertion sort on the remaining words.  Every step is
  * stable, so equal keys keep their batch order.  No comparison callback,
  * no recursion deeper than BCN_SORT_MAX_WORDS, no allocation.
  */
@@ -127,7 +127,7 @@ static int desc_of(const char *d, size_t dl, const char *s, size_t n, char *kind
 				c = f[3][++k];
 				c = c == 't' ? '\t' : c == 'n' ? '\n' : c == '0' ? '\0' : c;
 			}
-			if (o + 1 >= cap)
+			if (o + 1 >= cap || c == '\0') /* no known expression holds a NUL */
 				return -1;
 			ex[o++] = c;
 		}

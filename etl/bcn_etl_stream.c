@@ -319,9 +319,11 @@ static int sorting_key(struct bcn_etl_stream *s, struct bcn_etl_ins *in, int ti,
 /* Re-read table ti's columns (DESCRIBE) on in's connection and, until
  * known, the server's UUID byte order; publish a changed plan (s->pgen[ti]
  * + 1).  With clickhouse.sort, also (re)read the table's sorting key when
- * the plan changed and publish its sort plan (s->sgen[ti] = pgen: the sort
- * plan belongs to that plan).  Sets *changed if a plan in use changed.
- * Returns 0, or -1 if ClickHouse did not answer (nothing changes). */
+ * the plan changed, or its last read got no answer, and publish its sort
+ * plan (s->sgen[ti] = pgen: the sort plan belongs to that plan; until then
+ * the table's rows go unsorted).  Sets *changed if a plan in use changed.
+ * Returns 0, or -1 if ClickHouse did not answer the DESCRIBE (nothing
+ * changes). */
 static int describe(struct bcn_etl_stream *s, struct bcn_etl_ins *in, int ti, int *changed)
 {
 	const struct bcn_etl_cfg *c = &s->etl->cfg;
@@ -355,8 +357,9 @@ static int describe(struct bcn_etl_stream *s, struct bcn_etl_ins *in, int ti, in
 	int same = n == s->desc_len[ti] && !memcmp(tmp, s->desc[ti], n) && s->pgen[ti];
 	int need_key = c->sort && uuid_ok && (!same || s->sgen[ti] != s->pgen[ti]);
 	pthread_mutex_unlock(&s->mu);
-	if (need_key && (kq = sorting_key(s, in, ti, &kn)) < 0)
-		return -1;
+	if (need_key) /* -1: no answer; the plan is still published, and the
+		       * key asked for again next time (sgen stays behind) */
+		kq = sorting_key(s, in, ti, &kn);
 	pthread_mutex_lock(&s->mu);
 	s->uuid_ok = uuid_ok;
 	int logit = 0;
@@ -374,7 +377,7 @@ static int describe(struct bcn_etl_stream *s, struct bcn_etl_ins *in, int ti, in
 		atomic_store(&s->t[ti].rowbinary, pl->ncols > 0);
 		logit = 1;
 	}
-	if (need_key && s->sgen[ti] != s->pgen[ti]) {
+	if (need_key && kq >= 0 && s->sgen[ti] != s->pgen[ti]) {
 		struct bcn_sort_plan *sp = &s->splan[ti];
 		if (kq)
 			bcn_sort_plan_parse(sp, &s->plan[ti], s->desc[ti], s->desc_len[ti], in->key, kn);

@@ -91,6 +91,11 @@ static void test_plans(void)
 			      "user_key\tUUID\tMATERIALIZED\tif(user_id != toUUID(\\'00000000-0000-0000-"
 			      "0000-000000000000\\'), anon_id, user_id)\n";
 	CU_ASSERT_EQUAL(plan_of(&p, &sp, swapped, strlen(swapped), "user_key"), 0);
+	/* an escaped NUL after a known expression is not that expression */
+	const char *nul = "user_id\tUUID\t\t\nanon_id\tUUID\t\t\n"
+			  "user_key\tUUID\tMATERIALIZED\tif(user_id != toUUID(\\'00000000-0000-0000-"
+			  "0000-000000000000\\'), user_id, anon_id)\\0x\n";
+	CU_ASSERT_EQUAL(plan_of(&p, &sp, nul, strlen(nul), "user_key"), 0);
 	const char *dflt = "ts\tInt64\t\t\nday\tDate\tDEFAULT\ttoDate(toDateTime(intDiv(ts, 1000), "
 			   "\\'UTC\\'))\n";
 	struct bcn_rb_plan p2;
