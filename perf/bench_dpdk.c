@@ -94,15 +94,16 @@ static void *sink_main(void *arg)
 struct snap {
 	double t;
 	uint64_t acc[BCN_MAX_WORKERS], rx[BCN_MAX_WORKERS], rej[BCN_MAX_WORKERS], drop[BCN_MAX_WORKERS];
-	uint64_t frames[BCN_MAX_WORKERS], imissed, nombuf;
+	uint64_t frames[BCN_MAX_WORKERS], bursts[BCN_MAX_WORKERS], imissed, nombuf;
 	double cpu[BCN_MAX_WORKERS];  /* the worker thread's CPU time, s */
+	double busy[BCN_MAX_WORKERS]; /* beacond_dpdk_worker_busy_seconds_total */
 };
 
 /* Sum of the series of `name` in the metrics text whose labels contain
  * `label` (or all, if NULL). */
-static uint64_t msum(const char *text, const char *name, const char *label)
+static double msumf(const char *text, const char *name, const char *label)
 {
-	uint64_t tot = 0;
+	double tot = 0;
 	size_t nl = strlen(name);
 	for (const char *p = text; (p = strstr(p, name)); p += nl) {
 		if ((p != text && p[-1] != '\n') || (p[nl] != '{' && p[nl] != ' '))
@@ -116,9 +117,14 @@ static uint64_t msum(const char *text, const char *name, const char *label)
 			if (!l || (eol && l > eol))
 				continue;
 		}
-		tot += strtoull(sp, NULL, 10);
+		tot += strtod(sp, NULL);
 	}
 	return tot;
+}
+
+static uint64_t msum(const char *text, const char *name, const char *label)
+{
+	return (uint64_t)(msumf(text, name, label) + 0.5);
 }
 
 static void take(struct bcn_app *app, struct snap *s, char *buf)
@@ -134,6 +140,7 @@ static void take(struct bcn_app *app, struct snap *s, char *buf)
 			s->rej[i] += BCN_GET(st->rejected[BCN_SRC_UDP][r]);
 		s->rx[i] = BCN_GET(st->rx[BCN_SRC_UDP]);
 		s->drop[i] = BCN_GET(st->dropped[BCN_D_RING_FULL]);
+		s->bursts[i] = BCN_GET(st->bursts);
 		clockid_t cid;
 		struct timespec ts = { 0, 0 };
 		if (!pthread_getcpuclockid(app->w[i].th, &cid))
@@ -147,6 +154,7 @@ static void take(struct bcn_app *app, struct snap *s, char *buf)
 		char l[32];
 		snprintf(l, sizeof(l), "worker=\"%u\"", i);
 		s->frames[i] = msum(buf, "beacond_dpdk_rx_packets_total", l);
+		s->busy[i] = msumf(buf, "beacond_dpdk_worker_busy_seconds_total", l);
 	}
 	s->imissed = msum(buf, "beacond_dpdk_port_rx_missed_total", NULL);
 	s->nombuf = msum(buf, "beacond_dpdk_port_rx_nombuf_total", NULL);
@@ -382,11 +390,14 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < app.nworkers; i++) {
 		uint64_t acc = b->acc[i] - a->acc[i], fr = b->frames[i] - a->frames[i];
 		uint64_t rej = b->rej[i] - a->rej[i], drop = b->drop[i] - a->drop[i];
-		double cpu = b->cpu[i] - a->cpu[i];
+		double cpu = b->cpu[i] - a->cpu[i], busy = b->busy[i] - a->busy[i];
 		printf("worker %u (cpu %d): %.3f M beacons/s accepted, %.3f M frames/s, %llu rejected, "
-		       "%llu ring_full; thread on CPU %.0f%% of the time: %.3f M beacons per CPU-second\n",
+		       "%llu ring_full; thread on CPU %.0f%% of the time: %.3f M beacons per CPU-second; "
+		       "busy %.1f%%: %.3f M beacons per busy second; %.1f frames per non-empty burst\n",
 		       i, app.w[i].cpu, acc / dt / 1e6, fr / dt / 1e6, (unsigned long long)rej,
-		       (unsigned long long)drop, 100 * cpu / dt, cpu > 0 ? acc / cpu / 1e6 : 0.0);
+		       (unsigned long long)drop, 100 * cpu / dt, cpu > 0 ? acc / cpu / 1e6 : 0.0,
+		       100 * busy / dt, busy > 0 ? acc / busy / 1e6 : 0.0,
+		       b->bursts[i] > a->bursts[i] ? (double)fr / (double)(b->bursts[i] - a->bursts[i]) : 0.0);
 		tacc += acc, tfr += fr, trej += rej, tdrop += drop;
 	}
 	printf("total: %.3f M beacons/s accepted (%.3f M per worker), %.3f M frames/s; "

@@ -5,6 +5,9 @@
  * accept and reject exactly the same values.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "bcn_proto.h"
 #include "bcn_uuid.h"
 
@@ -40,7 +43,47 @@ long bcn_utf8_count(const char *str, size_t n)
 	long cps = 0;
 	size_t i = 0;
 
+#ifdef __SSE2__
+	/* Pure ASCII without NUL, the common case (URLs, referrers, names):
+	 * whole 16-byte blocks and one overlapping last block, then the count
+	 * is n.  Anything else goes through the loop below from the start. */
+	if (n >= 16) {
+		const __m128i z = _mm_setzero_si128();
+		unsigned bad = 0;
+		for (size_t j = 0; j + 16 <= n; j += 16) {
+			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+			bad |= (unsigned)(_mm_movemask_epi8(w) | _mm_movemask_epi8(_mm_cmpeq_epi8(w, z)));
+		}
+		__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+		bad |= (unsigned)(_mm_movemask_epi8(w) | _mm_movemask_epi8(_mm_cmpeq_epi8(w, z)));
+		if (!bad)
+			return (long)n;
+	}
+#endif
 	while (i < n) {
+#ifdef __SSE2__
+		/* ASCII fast path, 16 bytes at a time: no high bit, no NUL.
+		 * perf: URLs and referrers are ASCII; the 8-byte loop below took
+		 * a third of a binary page beacon's instructions (perf/RESULTS.md,
+		 * DPDK eighth round) */
+		while (i + 16 <= n) {
+			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			unsigned hi = (unsigned)_mm_movemask_epi8(w);
+			unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_setzero_si128()));
+			if (hi | nul) {
+				/* a NUL before the first non-ASCII byte is an error;
+				 * otherwise take the ASCII bytes before it */
+				unsigned at = (unsigned)__builtin_ctz(hi | nul);
+				if (nul & (1u << at))
+					return -1;
+				i += at;
+				cps += at;
+				break;
+			}
+			i += 16;
+			cps += 16;
+		}
+#endif
 		/* ASCII fast path, 8 bytes at a time. */
 		while (i + 8 <= n) {
 			uint64_t w;

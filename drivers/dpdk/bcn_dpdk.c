@@ -125,6 +125,11 @@ struct dp_worker {
 	unsigned lcore;
 	uint64_t next_kernel, next_http, kernel_period, http_period;
 	unsigned idle;
+	/* busy time: TSC cycles of the polls that received frames, each from
+	 * the end of the poll before (so the loop's own overhead counts) unless
+	 * that one slept; last_tsc is where the next interval starts */
+	uint64_t last_tsc;
+	bcn_ctr busy_tsc;
 	uint8_t *scratch;
 	_Alignas(64) struct dp_pstat ps[BCN_DP_MAX_PORTS];
 };
@@ -586,6 +591,7 @@ static int dp_worker_init(struct bcn_worker *w, char *err, size_t errlen)
 	uint64_t hz = rte_get_tsc_hz();
 	d->kernel_period = hz / 1000000 * DP_KERNEL_US;
 	d->http_period = hz / 1000000 * DP_HTTP_US;
+	d->last_tsc = rte_rdtsc();
 	return 0;
 }
 
@@ -732,10 +738,13 @@ static int dp_poll(struct bcn_worker *w, int timeout_ms)
 	for (unsigned i = 0; i < d->nrx; i++)
 		got += rx_queue(w, d, &d->rx[i]);
 	uint64_t now = rte_rdtsc();
-	if (got)
+	if (got) {
 		d->idle = 0;
-	else
+		BCN_INC(d->busy_tsc, now - d->last_tsc);
+	} else {
 		d->idle++;
+	}
+	d->last_tsc = now;
 	if (d->nexc && (!got || now >= d->next_kernel)) {
 		if (kernel_to_wire(d))
 			d->next_kernel = 0; /* more may be coming: look again next time */
@@ -761,8 +770,10 @@ static int dp_poll(struct bcn_worker *w, int timeout_ms)
 			} else {
 				sleep_us((unsigned)wait * 1000);
 			}
+			d->last_tsc = rte_rdtsc(); /* the wait is not busy time */
 		} else if (d->st->idle_sleep_us && d->idle >= DP_IDLE_POLLS) {
 			sleep_us(d->st->idle_sleep_us);
+			d->last_tsc = rte_rdtsc();
 		}
 	}
 	return (int)got + handled;
@@ -933,6 +944,14 @@ static void dp_metrics(struct bcn_app *app, struct bcn_mbuf *mb)
 						  "direction=\"%s\",result=\"%s\"} %llu\n",
 					      i, p, e[k].dir, e[k].res, U(e[k].v));
 		}
+	bcn_mb_family(mb, "beacond_dpdk_worker_busy_seconds_total", "counter",
+		      "Time a worker spent on polls that received frames (TSC; each from the end of the "
+		      "poll before, sleeps excluded): its rate is the lcore's busy share, and beacons "
+		      "accepted per busy second are what the lcore can take when saturated.");
+	double hz = (double)rte_get_tsc_hz();
+	for (unsigned i = 0; i < st->nworkers; i++)
+		bcn_mb_printf(mb, "beacond_dpdk_worker_busy_seconds_total{worker=\"%u\"} %.6f\n", i,
+			      hz > 0 ? (double)BCN_GET(st->dw[i].busy_tsc) / hz : 0.0);
 	bcn_mb_family(mb, "beacond_dpdk_worker_queues", "gauge",
 		      "RX queues a worker polls: wire ports (kind=wire) and exception TAPs (kind=exception).");
 	for (unsigned i = 0; i < st->nworkers; i++)

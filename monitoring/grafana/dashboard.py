@@ -154,6 +154,9 @@ ts("Producer queue", "Messages in librdkafka's queue or in flight, times the bou
     ("sum by (instance) (rate(beacond_kafka_queue_full_total{%s}[$__rate_interval]))" % BD, "queue full/s {{instance}}"),
     ("instance:beacond_kafka_errors:rate5m{%s}" % BD, "errors/s {{instance}}"),
     ("beacond_kafka_up{%s}" % BD, "Kafka up {{instance}}")], "short")
+ts("DPDK worker busy share", "Time each DPDK worker lcore spent on polls that received frames (it busy-polls at 100% CPU either way). BeacondDpdkWorkerSaturated above 90% for 15 minutes.",
+   [("instance_worker:beacond_dpdk_worker_busy:ratio_rate5m{%s}" % BD, "{{instance}} worker {{worker}}")],
+   "percentunit", steps=[(0.9, "orange")], maxv=1)
 ts("Ring fill by worker", "Used / size of each worker's ring. BeacondRingNearFull above 50%; /readyz fails above 80% (ring.high_water_pct).",
    [("instance_worker:beacond_ring_fill:ratio{%s}" % BD, "{{instance}} worker {{worker}}")],
    "percentunit", steps=[(0.5, "orange"), (0.8, "red")], maxv=1)

@@ -283,6 +283,72 @@ static void test_utf8_count(void)
 	CU_ASSERT_EQUAL(bcn_utf8_count("abcdefgh", 7), 7);
 }
 
+/* The plain byte-at-a-time definition the fast paths must agree with. */
+static long utf8_ref(const uint8_t *s, size_t n)
+{
+	long cps = 0;
+	for (size_t i = 0; i < n; cps++) {
+		uint8_t c = s[i];
+		size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (k == 0 || c == 0 || i + k > n)
+			return -1;
+		for (size_t j = 1; j < k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return -1;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
+			return -1;
+		i += k;
+	}
+	return cps;
+}
+
+/* Random strings of 0..99 bytes, in exactly-sized heap buffers (ASan sees
+ * any read past n): mostly ASCII, with NULs, stray high bytes and valid
+ * 2-4 byte sequences at every offset around the 8- and 16-byte blocks. */
+static void test_utf8_count_random(void)
+{
+	static const char *seq[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x8e\xac", "\xd0\x9e" };
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int bad = 0, nonascii = 0, rejected = 0;
+	for (int t = 0; t < 200000; t++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t n = (size_t)(x % 100);
+		uint8_t *b = malloc(n ? n : 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		for (size_t i = 0; i < n; i++)
+			b[i] = (uint8_t)(' ' + (x >> (i % 50)) % 90);
+		/* one or two events at random offsets */
+		for (int e = 0; e < 1 + (int)((x >> 60) & 1) && n; e++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			size_t at = (size_t)(x % n);
+			switch ((x >> 32) % 8) {
+			case 0: b[at] = 0; break;
+			case 1: b[at] = (uint8_t)(0x80 | (x >> 40)); break;
+			case 2: case 3: case 4: case 5: {
+				const char *q = seq[(x >> 40) % 4];
+				for (size_t k = 0; q[k] && at + k < n; k++)
+					b[at + k] = (uint8_t)q[k];
+				break;
+			}
+			default: break; /* pure ASCII */
+			}
+		}
+		long want = utf8_ref(b, n), got = bcn_utf8_count((const char *)b, n);
+		for (size_t i = 0; i < n; i++)
+			nonascii += b[i] >= 0x80;
+		rejected += want < 0;
+		if (got != want && bad++ < 5)
+			EXPECT(0, "case %d (n %zu): got %ld want %ld", t, n, got, want);
+		free(b);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	/* the generator made all three kinds of input */
+	CU_ASSERT(nonascii > 10000);
+	CU_ASSERT(rejected > 10000 && rejected < 190000);
+}
+
 static void test_put_str(void)
 {
 	struct bcn_record *r = calloc(1, sizeof(*r));
@@ -383,6 +449,7 @@ int suite_names(void)
 	    !CU_add_test(s, "UUID rejects", test_uuid_reject) ||
 	    !CU_add_test(s, "UUID is_nil", test_uuid_is_nil) ||
 	    !CU_add_test(s, "UTF-8 validation and counting", test_utf8_count) ||
+	    !CU_add_test(s, "UTF-8 counting against a byte-at-a-time reference", test_utf8_count_random) ||
 	    !CU_add_test(s, "bcn_put_str", test_put_str) ||
 	    !CU_add_test(s, "bcn_format_of", test_format_of) ||
 	    !CU_add_test(s, "limits and config defaults", test_limits))

@@ -254,6 +254,18 @@ def verify(a):
         fail("exception path: %d sent to the TAP, want %d" % (sent, exc))
     if msum(s, "beacond_beacons_dropped_total"):
         fail("beacons dropped (ring full): %d" % msum(s, "beacond_beacons_dropped_total"))
+    # busy time: the worker received frames, so some poll was busy; with
+    # idle_sleep_us set and the pcap read at once it cannot have been busy
+    # for the whole run (a counter stuck at 0, or TSC cycles reported as
+    # seconds, fails here)
+    busy = {l.get("worker"): v for n, l, v in s if n == "beacond_dpdk_worker_busy_seconds_total"}
+    if not busy:
+        fail("no beacond_dpdk_worker_busy_seconds_total")
+    for w, v in sorted(busy.items()):
+        frames = msum(s, "beacond_dpdk_rx_packets_total", worker=w)
+        if (frames > 0) != (v > 0) or not 0 <= v < a.max_busy:
+            fail("worker %s: busy %r s with %d frames, want > 0 exactly when frames came, < %s s"
+                 % (w, v, frames, a.max_busy))
     if msum(s, "beacond_dpdk_rx_multiseg_total") < 1:
         fail("the jumbo frame was not received as a multi-segment mbuf chain")
 
@@ -291,6 +303,8 @@ def main():
     v.add_argument("--expect", required=True)
     v.add_argument("--records", required=True)
     v.add_argument("--metrics", required=True)
+    v.add_argument("--max-busy", type=float, default=5.0,
+                   help="upper bound of the worker's busy seconds (the run's length is more)")
     v.add_argument("--want-exception", action="store_true")
     v.add_argument("--tx-pcap", nargs="*")
     a = ap.parse_args()
