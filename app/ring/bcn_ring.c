@@ -16,6 +16,9 @@
 #define HDR      8u
 #define KIND_REC 1u
 #define KIND_PAD 2u
+#ifndef RING_PREFETCH
+#define RING_PREFETCH 1024u /* bytes ahead of head kept asked for, for writing */
+#endif
 
 static inline uint64_t align8(uint64_t v) { return (v + 7) & ~(uint64_t)7; }
 
@@ -73,14 +76,20 @@ void bcn_ring_commit(struct bcn_ring *r, size_t len)
 	put_hdr(r->buf + (at & r->mask), (uint32_t)len, KIND_REC);
 	uint64_t next = at + HDR + align8(len);
 	atomic_store_explicit(&r->head, next, memory_order_release);
-	/* the next record goes here: ask for its first lines for writing now,
-	 * so that the worker's first stores into it (a large ring's lines are
-	 * long out of cache) do not wait on memory */
-	const uint8_t *n = r->buf + (next & r->mask);
-	__builtin_prefetch(n, 1, 3);
-	__builtin_prefetch(n + 64, 1, 3);
-	__builtin_prefetch(n + 128, 1, 3);
-	__builtin_prefetch(n + 192, 1, 3);
+	/* the next records go here: keep the lines of the next RING_PREFETCH
+	 * bytes asked for, for writing, so that the worker's stores into them
+	 * (a large ring's lines are long out of cache) do not wait on memory.
+	 * Each commit asks only for the lines that entered that window, and
+	 * none the consumer may still be reading.  perf: 256 bytes of the next
+	 * slot only left a ~300-byte page beacon's URL to a store miss
+	 * (perf/RESULTS.md, DPDK ninth round) */
+	uint64_t want = next + RING_PREFETCH, lim = r->tail_cache + r->size;
+	uint64_t p = r->pf_at > next ? r->pf_at : next & ~(uint64_t)63;
+	if (want > lim)
+		want = lim;
+	for (; p < want; p += 64)
+		__builtin_prefetch(r->buf + (p & r->mask), 1, 3);
+	r->pf_at = p;
 }
 
 const void *bcn_ring_peek(struct bcn_ring *r, size_t *len)

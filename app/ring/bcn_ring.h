@@ -31,6 +31,7 @@ struct bcn_ring {
 	_Alignas(BCN_CACHE_LINE) _Atomic uint64_t head;
 	uint64_t tail_cache;   /* producer's last view of tail           */
 	uint64_t resv_at;      /* head after padding, for the open reservation */
+	uint64_t pf_at;        /* lines before this position were prefetched */
 	/* consumer's line */
 	_Alignas(BCN_CACHE_LINE) _Atomic uint64_t tail;
 	uint64_t head_cache;   /* consumer's last view of head            */
