@@ -53,7 +53,7 @@
 #define METRICS_BUF (1u << 20)
 
 static _Atomic int sink_stop;
-static _Atomic uint64_t sink_records;
+static _Atomic uint64_t sink_bytes;
 
 static double now_s(void)
 {
@@ -62,31 +62,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The null sink: release every record as soon as it is in a ring. */
+/* The null sink: drop every record as soon as it is in a ring, without
+ * reading it (bcn_ring_discard).  It shares its core with EAL's main lcore
+ * and, in the memif case, with the generator; peek + release per record
+ * read each record's header line from the worker's core, and at ~9 M
+ * records/s that took the generator's time (perf/RESULTS.md, DPDK tenth
+ * round).  It sleeps 50 us between rounds: a sink that never yields takes
+ * half of that core in scheduler slices of milliseconds, while the memif
+ * ring (1024 frames) runs dry in a quarter of one; 50 us at ~5 GB/s of
+ * records is ~250 KB, and the ring holds 256 MiB. */
 static void *sink_main(void *arg)
 {
 	struct bcn_app *app = arg;
-	uint64_t n = 0;
+	uint64_t bytes = 0;
 	pthread_setname_np(pthread_self(), "bcn-null-sink");
 	while (!atomic_load_explicit(&sink_stop, memory_order_relaxed)) {
-		unsigned moved = 0;
-		for (unsigned i = 0; i < app->nworkers; i++) {
-			size_t len;
-			while (moved < 4096 && bcn_ring_peek(&app->w[i].ring, &len)) {
-				bcn_ring_release(&app->w[i].ring);
-				moved++;
-			}
-		}
-		n += moved;
-		/* sleep unless a full batch was waiting: on a 2-core host the
-		 * sink shares its core with the memif generator, and a sink that
-		 * never yields takes half of that core in scheduler slices of
-		 * milliseconds, while the memif ring (1024 frames) runs dry in a
-		 * quarter of one: the worker would starve for the sink's sake.
-		 * 50 us lets ~250 records gather at 5 M/s; the ring holds far more */
-		if (moved < 4096)
-			usleep(50);
-		atomic_store_explicit(&sink_records, n, memory_order_relaxed);
+		for (unsigned i = 0; i < app->nworkers; i++)
+			bytes += bcn_ring_discard(&app->w[i].ring);
+		atomic_store_explicit(&sink_bytes, bytes, memory_order_relaxed);
+		usleep(50);
 	}
 	return NULL;
 }
@@ -401,10 +395,10 @@ int main(int argc, char **argv)
 		tacc += acc, tfr += fr, trej += rej, tdrop += drop;
 	}
 	printf("total: %.3f M beacons/s accepted (%.3f M per worker), %.3f M frames/s; "
-	       "imissed %llu, rx_nombuf %llu, sink took %llu records\n",
+	       "imissed %llu, rx_nombuf %llu, sink dropped %.1f MiB of records\n",
 	       tacc / dt / 1e6, tacc / dt / 1e6 / app.nworkers, tfr / dt / 1e6,
 	       (unsigned long long)(b->imissed - a->imissed), (unsigned long long)(b->nombuf - a->nombuf),
-	       (unsigned long long)atomic_load(&sink_records));
+	       atomic_load(&sink_bytes) / 1048576.0);
 	app.drv->teardown(&app);
 	for (unsigned i = 0; i < app.nworkers; i++)
 		bcn_worker_fini(&app.w[i]);

@@ -119,6 +119,17 @@ const void *bcn_ring_peek(struct bcn_ring *r, size_t *len)
 	}
 }
 
+uint64_t bcn_ring_discard(struct bcn_ring *r)
+{
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	r->head_cache = head;
+	if (head - tail > r->hwm)
+		r->hwm = head - tail;
+	atomic_store_explicit(&r->tail, head, memory_order_release);
+	return head - tail;
+}
+
 void bcn_ring_release(struct bcn_ring *r)
 {
 	const uint8_t *p = r->buf + (r->peek_at & r->mask);

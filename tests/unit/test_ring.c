@@ -53,6 +53,45 @@ static void t_fifo_and_shrink(void)
 	CU_ASSERT_EQUAL(bcn_ring_used(&r), 0);
 }
 
+static void t_discard(void)
+{
+	struct bcn_ring r;
+	size_t len;
+	CU_ASSERT_EQUAL_FATAL(bcn_ring_init(&r, mem, 4096), 0);
+	CU_ASSERT_EQUAL(bcn_ring_discard(&r), 0); /* empty: nothing */
+	unsigned n = 0;
+	/* fill it, wrapping several times: discard after every 7 entries */
+	for (unsigned round = 0; round < 40; round++) {
+		for (unsigned k = 0; k < 7; k++) {
+			uint8_t *p = bcn_ring_reserve(&r, 100 + k);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			memcpy(p, &n, sizeof(n));
+			bcn_ring_commit(&r, 100 + k);
+			n++;
+		}
+		if (round % 2) /* one peeked and not released: dropped too */
+			CU_ASSERT_PTR_NOT_NULL(bcn_ring_peek(&r, &len));
+		/* (after the peek: a peek steps over a wrap's padding) */
+		uint64_t used = bcn_ring_used(&r);
+		CU_ASSERT(used >= 7 * 108);
+		CU_ASSERT_EQUAL(bcn_ring_discard(&r), used);
+		CU_ASSERT_EQUAL(bcn_ring_used(&r), 0);
+		CU_ASSERT_PTR_NULL(bcn_ring_peek(&r, &len));
+	}
+	/* and the ring works on: the next entry is the next one written */
+	uint8_t *p = bcn_ring_reserve(&r, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	memcpy(p, &n, sizeof(n));
+	bcn_ring_commit(&r, 8);
+	const uint8_t *q = bcn_ring_peek(&r, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	unsigned got;
+	memcpy(&got, q, sizeof(got));
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT_EQUAL(len, 8);
+	CU_ASSERT(r.hwm >= 7 * 108 && r.hwm <= 4096);
+}
+
 static void t_full_then_room(void)
 {
 	struct bcn_ring r;
@@ -195,6 +234,7 @@ int test_ring_register(void)
 	if (!CU_add_test(s, "init and bounds", t_init_bounds) ||
 	    !CU_add_test(s, "fifo, shrinking commits", t_fifo_and_shrink) ||
 	    !CU_add_test(s, "full, then room after release", t_full_then_room) ||
+	    !CU_add_test(s, "discard: everything published, none read", t_discard) ||
 	    !CU_add_test(s, "wrap-around padding", t_wrap_padding) ||
 	    !CU_add_test(s, "two threads, 300k entries", t_two_threads))
 		return -1;
