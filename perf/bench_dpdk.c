@@ -49,6 +49,7 @@
 #include "bcn_app.h"
 #include "bcn_mbuf.h"
 #include "bcn_pkt.h"
+#include "pcap_payloads.h"
 
 #define METRICS_BUF (1u << 20)
 
@@ -155,42 +156,6 @@ static void take(struct bcn_app *app, struct snap *s, char *buf)
 }
 
 /* ---- --ingest-only: bcn_worker_ingest alone, on the pcap's payloads ---- */
-
-struct payloads {
-	uint8_t *buf;
-	uint32_t *off, *len;
-	unsigned n;
-};
-
-static int load_payloads(const char *path, uint16_t port, struct payloads *pl)
-{
-	FILE *f = fopen(path, "rb");
-	uint32_t gh[6], rh[4];
-	size_t cap = 1u << 26, used = 0;
-	unsigned max = 1u << 20;
-	pl->buf = malloc(cap);
-	pl->off = calloc(max, sizeof(*pl->off));
-	pl->len = calloc(max, sizeof(*pl->len));
-	pl->n = 0;
-	if (!f || !pl->buf || !pl->off || !pl->len || fread(gh, 4, 6, f) != 6)
-		return -1;
-	int swap = gh[0] == 0xd4c3b2a1 || gh[0] == 0x4d3cb2a1;
-	static uint8_t fr[65536];
-	while (pl->n < max && fread(rh, 4, 4, f) == 4) {
-		uint32_t incl = swap ? __builtin_bswap32(rh[2]) : rh[2];
-		struct bcn_pkt p;
-		if (incl > sizeof(fr) || fread(fr, 1, incl, f) != incl)
-			break;
-		if (bcn_pkt_classify(fr, incl, port, 0, &p) != BCN_PKT_BEACON || used + p.payload_len > cap)
-			continue;
-		memcpy(pl->buf + used, fr + p.payload_off, p.payload_len);
-		pl->off[pl->n] = (uint32_t)used;
-		pl->len[pl->n++] = p.payload_len;
-		used += (p.payload_len + 63u) & ~63u;
-	}
-	fclose(f);
-	return pl->n ? 0 : -1;
-}
 
 struct ingest_arg {
 	struct bcn_worker *w;
@@ -314,7 +279,7 @@ int main(int argc, char **argv)
 		struct payloads pl;
 		struct ingest_arg ia = { .w = &app.w[0], .pl = &pl, .secs = secs };
 		pthread_t th, sk;
-		if (load_payloads(only, (uint16_t)cfg->udp_port, &pl)) {
+		if (payloads_load(only, (uint16_t)cfg->udp_port, 1u << 20, &pl)) {
 			fprintf(stderr, "bench-dpdk: %s: no beacon frames to port %lld\n", only,
 				(long long)cfg->udp_port);
 			return 1;
@@ -334,6 +299,7 @@ int main(int argc, char **argv)
 		       "%.3f M beacons per CPU-second (%u distinct payloads, no DPDK)\n",
 		       app.w[0].cpu, ia.accepted / ia.wall / 1e6, 100 * ia.cpu / ia.wall,
 		       ia.cpu > 0 ? ia.accepted / ia.cpu / 1e6 : 0.0, pl.n);
+		payloads_free(&pl);
 		return 0;
 	}
 	if (app.drv->setup(&app, err, sizeof(err))) {

@@ -46,7 +46,9 @@ long bcn_utf8_count(const char *str, size_t n)
 #ifdef __SSE2__
 	/* Pure ASCII without NUL, the common case (URLs, referrers, names):
 	 * whole 16-byte blocks and one overlapping last block, then the count
-	 * is n.  Anything else goes through the loop below from the start. */
+	 * is n.  Anything else goes through the loop below from the start.
+	 * perf: the loop alone took a third of a binary page beacon's
+	 * instructions (perf/RESULTS.md, DPDK eighth round) */
 	if (n >= 16) {
 		const __m128i z = _mm_setzero_si128();
 		unsigned bad = 0;
@@ -61,29 +63,6 @@ long bcn_utf8_count(const char *str, size_t n)
 	}
 #endif
 	while (i < n) {
-#ifdef __SSE2__
-		/* ASCII fast path, 16 bytes at a time: no high bit, no NUL.
-		 * perf: URLs and referrers are ASCII; the 8-byte loop below took
-		 * a third of a binary page beacon's instructions (perf/RESULTS.md,
-		 * DPDK eighth round) */
-		while (i + 16 <= n) {
-			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-			unsigned hi = (unsigned)_mm_movemask_epi8(w);
-			unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_setzero_si128()));
-			if (hi | nul) {
-				/* a NUL before the first non-ASCII byte is an error;
-				 * otherwise take the ASCII bytes before it */
-				unsigned at = (unsigned)__builtin_ctz(hi | nul);
-				if (nul & (1u << at))
-					return -1;
-				i += at;
-				cps += at;
-				break;
-			}
-			i += 16;
-			cps += 16;
-		}
-#endif
 		/* ASCII fast path, 8 bytes at a time. */
 		while (i + 8 <= n) {
 			uint64_t w;

@@ -16,9 +16,7 @@
 #define HDR      8u
 #define KIND_REC 1u
 #define KIND_PAD 2u
-#ifndef RING_PREFETCH
 #define RING_PREFETCH 1024u /* bytes ahead of head kept asked for, for writing */
-#endif
 
 static inline uint64_t align8(uint64_t v) { return (v + 7) & ~(uint64_t)7; }
 

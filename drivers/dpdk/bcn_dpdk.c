@@ -770,10 +770,9 @@ static int dp_poll(struct bcn_worker *w, int timeout_ms)
 			} else {
 				sleep_us((unsigned)wait * 1000);
 			}
-			d->last_tsc = rte_rdtsc(); /* the wait is not busy time */
 		} else if (d->st->idle_sleep_us && d->idle >= DP_IDLE_POLLS) {
 			sleep_us(d->st->idle_sleep_us);
-			d->last_tsc = rte_rdtsc();
+			d->last_tsc = rte_rdtsc(); /* the sleep is not busy time */
 		}
 	}
 	return (int)got + handled;
@@ -946,8 +945,8 @@ static void dp_metrics(struct bcn_app *app, struct bcn_mbuf *mb)
 		}
 	bcn_mb_family(mb, "beacond_dpdk_worker_busy_seconds_total", "counter",
 		      "Time a worker spent on polls that received frames (TSC; each from the end of the "
-		      "poll before, sleeps excluded): its rate is the lcore's busy share, and beacons "
-		      "accepted per busy second are what the lcore can take when saturated.");
+		      "poll before, sleeps excluded): its rate is the lcore's busy share; beacons accepted "
+		      "per busy second estimate the lcore's capacity (high when frames come in spurts).");
 	double hz = (double)rte_get_tsc_hz();
 	for (unsigned i = 0; i < st->nworkers; i++)
 		bcn_mb_printf(mb, "beacond_dpdk_worker_busy_seconds_total{worker=\"%u\"} %.6f\n", i,
