@@ -13,7 +13,7 @@
 #   parse   build/bench-parse, PARSE_RUNS times (--seconds PARSE_SECONDS)
 #   ingest  perf/bench_ingest.sh (UDP -> Kafka vs rsyslog, HTTP vs nginx, NDJSON, memory)
 #   etl     perf/bench_etl.sh (beacon-etl vs kcat | clickhouse-client)
-#   dpdk    perf/bench_dpdk.sh (pcap infinite_rx, memif, ingest-only baseline)
+#   dpdk    perf/bench_dpdk.sh (pcap infinite_rx, memif copy and zero-copy, ingest-only baseline)
 #   e2e     perf/e2e_latency.sh (wire -> ClickHouse rows/s, send -> queryable latency)
 # The raw output of each step goes to perf/results/<step>.log (replaced each
 # run); bench_ingest.sh also writes its own perf/results/ingest-STAMP.md.
@@ -165,7 +165,7 @@ for s in $STEPS; do
 		cp build/bench-etl/runs.txt "$OUT/etl-runs.txt" 2>/dev/null || true ;;
 	dpdk)
 		if [ -x build/bench-dpdk ] && [ -x build/memif-gen ]; then
-			step dpdk $(( DPDK_RUNS * 9 * (DPDK_SECONDS + 6) )) 400 env RUNS="$DPDK_RUNS" sh perf/bench_dpdk.sh "$DPDK_SECONDS"
+			step dpdk $(( DPDK_RUNS * 12 * (DPDK_SECONDS + 6) )) 400 env RUNS="$DPDK_RUNS" sh perf/bench_dpdk.sh "$DPDK_SECONDS"
 			cp build/perf/dpdk/runs.log "$OUT/dpdk-runs.log" 2>/dev/null || true
 		else
 			printf 'status=skipped\nreason=build/bench-dpdk or build/memif-gen missing (libdpdk-dev)\n' > "$W/dpdk.step"

@@ -18,7 +18,13 @@
 #   pcap:  net_pcap with infinite_rx=1 (the PMD replays the pcap from memory,
 #          copying each frame into a fresh mbuf: ~41 Mpps raw here)
 #   memif: net_memif (server) fed by build/memif-gen (client) in a second
-#          process on SIDE_CPU (copy mode: ~11-15 Mpps raw here)
+#          process on SIDE_CPU (copy mode: ~11-15 Mpps raw here); the worker's
+#          rx_burst copies each frame out of memory the generator's core wrote
+#   memif-zc: the same generator as the memif server, the worker a zero-copy
+#          client (zero-copy=yes, EAL --single-file-segments): the worker posts
+#          its own mbufs and the generator writes frames into them, as a NIC's
+#          DMA does; the worker's first touch of a frame is in the fast path,
+#          which prefetches it (see docs/dpdk.md, "Benchmarks")
 # and, as the baseline, `bench-dpdk --ingest-only` (bcn_worker_ingest alone on
 # the same payloads, no DPDK: what parsing costs without the driver),
 # with three pcaps of COUNT distinct anonymous beacons (random UUIDs), the
@@ -70,7 +76,7 @@ print("bench_dpdk: pcaps of %d beacons: json %d B, bin %d B, bin200 %d B payload
       (n, len(pkt.json_beacon(views[0])), len(pkt.bin_beacon(views[0])), len(pages[0])))
 EOF
 
-conf() { # FILE PORTSPEC
+conf() { # FILE PORTSPEC [EXTRA_EAL]
 	cat > "$1" <<EOF
 [node]
 name = bench
@@ -85,7 +91,7 @@ enabled = no
 [ring]
 bytes = 256M
 [dpdk]
-eal_args = $EAL_ARGS --log-level=*:warning
+eal_args = $EAL_ARGS ${3:-}--log-level=*:warning
 main_lcore = $SCPU
 ports = $2
 mbufs = 32767
@@ -129,6 +135,24 @@ run_memif() { # CASE
 	verdict "$rc" "$D/memif-$1" "memif $1" " | generator: $(cat "$D/memif-gen-$1.out")"
 }
 
+run_memif_zc() { # CASE: the generator is the server, the worker a zero-copy client
+	sock="bcn-bench-zc-$$-$1"
+	conf "$D/memif-zc-$1.ini" "net_memif0,role=client,id=0,socket=$sock,zero-copy=yes" "--single-file-segments "
+	# the same order of the ends as run_memif: the generator starts first (it
+	# is the server), bench-dpdk connects ~1 s later; its workers stop polling
+	# at ~2 + 3 + SECS s, the generator stops at ~1.5 + SECS + 5 s, then
+	# bench-dpdk closes the port (--tail 4)
+	build/memif-gen --server --pcap "$D/$1.pcap" --socket "$sock" --cpu "$SCPU" --seconds $((SECS + 5)) \
+		> "$D/memif-zc-gen-$1.out" 2> "$D/memif-zc-gen-$1.err" &
+	gpid=$!
+	sleep 1
+	rc=0
+	build/bench-dpdk --config "$D/memif-zc-$1.ini" --seconds "$SECS" --warmup 3 --tail 4 --sink-cpu "$SCPU" \
+		> "$D/memif-zc-$1.out" 2> "$D/memif-zc-$1.err" || rc=$?
+	wait "$gpid" || cat "$D/memif-zc-gen-$1.err" >&2
+	verdict "$rc" "$D/memif-zc-$1" "memif-zc $1" " | generator: $(cat "$D/memif-zc-gen-$1.out")"
+}
+
 run_ingest() { # CASE: the baseline, bcn_worker_ingest alone on the same payloads (no DPDK)
 	build/bench-dpdk --config "$D/pcap-$1.ini" --ingest-only "$D/$1.pcap" --seconds "$SECS" \
 		--sink-cpu "$SCPU" > "$D/ingest-$1.out" 2>&1 || { cat "$D/ingest-$1.out" >&2; return 1; }
@@ -142,6 +166,7 @@ for r in $(seq 1 "$RUNS"); do
 		run_pcap "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
 		run_ingest "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
 		run_memif "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
+		run_memif_zc "$c" | sed "s/^/run $r: /" | tee -a "$D/runs.log"
 	done
 done
 
@@ -162,13 +187,13 @@ for ln in open(sys.argv[1]):
             if v is not None:
                 b[k] = max(b[k], float(v))
 print("bench_dpdk: best of %s run(s): M beacons/s wall clock | per worker CPU-second | per busy second" % sys.argv[2])
-print("| case | pcap infinite_rx | memif | ingest only (no DPDK) |")
-print("|---|---:|---:|---:|")
+print("| case | pcap infinite_rx | memif (copy) | memif (zero-copy) | ingest only (no DPDK) |")
+print("|---|---:|---:|---:|---:|")
 for c in ("json", "bin", "bin200"):
     if not any(k[1] == c for k in best):
         continue
     cells = []
-    for k in ("pcap", "memif", "ingest-only"):
+    for k in ("pcap", "memif", "memif-zc", "ingest-only"):
         b = best[(k, c)]
         cells.append("%.2f &#124; %.2f" % (b[0], b[1]) + (" &#124; %.2f" % b[2] if k != "ingest-only" else ""))
     print("| %s | %s |" % (c, " | ".join(cells)))

@@ -216,7 +216,7 @@ for name in sorted(k for k in etl if k != "peer"):
 G = "DPDK fast path, one lcore (`perf/bench_dpdk.sh`, null sink; baseline: `bcn_worker_ingest` alone, no DPDK)"
 for case in ("json", "bin", "bin200"):
     base = st([x[1] for x in dpdk.get(("ingest-only", case), [])])
-    for path in ("pcap", "memif"):
+    for path in ("pcap", "memif", "memif-zc"):
         w = st([x[0] for x in dpdk.get((path, case), [])])
         c = st([x[1] for x in dpdk.get((path, case), [])])
         if w:

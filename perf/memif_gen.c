@@ -1,22 +1,32 @@
 /*
  * memif_gen.c - traffic generator for the DPDK fast path's benchmark
  * (build/memif-gen): replays the frames of a pcap file, round-robin and as
- * fast as it can, into a net_memif interface in the client role; beacond's
- * side (bench-dpdk) is the memif server.  Two processes, two cores: the
- * generator's cost does not count against the fast path's lcore.
+ * fast as it can, into a net_memif interface.  By default it is the memif
+ * client and beacond's side (bench-dpdk) the server, in copy mode: the
+ * worker's rx_burst copies every frame out of the shared ring.  With
+ * --server it is the server and bench-dpdk a zero-copy client
+ * (zero-copy=yes): the worker posts its own mbufs and this process writes
+ * the frames into them, as a NIC's DMA would.  Two processes, two cores:
+ * the generator's cost does not count against the fast path's lcore.
  *
  *   memif-gen --pcap FILE --socket NAME [--cpu N] [--seconds S] [--burst N]
- *             [--eal "extra EAL args"]
+ *             [--server] [--count N] [--eal "extra EAL args"]
+ *
+ * --count N (tests/integration/test_dpdk_memif.sh): send the first N frames
+ * of the replay exactly once each, in order (a frame the ring had no room
+ * for is offered again), then stay connected until the other end goes away;
+ * exits 1 if --seconds ran out first.
  *
  * NAME is the memif control socket (an abstract socket name, as net_memif
  * uses by default); the server must use the same.  The frames are copied
  * into mbufs once; each burst sends the next `burst` of them with their
  * reference count raised, so the PMD's free after its copy into the shared
  * ring does not return them to the pool (no per-packet allocation or copy
- * here).  Stops after --seconds or when the server disconnects.  Prints
+ * here).  Stops after --seconds or when the other end disconnects.  Prints
  * frames/s offered and accepted by the memif ring.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,10 +76,12 @@ int main(int argc, char **argv)
 		{ "pcap", required_argument, NULL, 'p' }, { "socket", required_argument, NULL, 's' },
 		{ "cpu", required_argument, NULL, 'c' }, { "seconds", required_argument, NULL, 't' },
 		{ "burst", required_argument, NULL, 'b' }, { "eal", required_argument, NULL, 'e' },
+		{ "server", no_argument, NULL, 'S' }, { "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pcap = NULL, *sock = NULL, *extra = "";
-	int cpu = 0, burst = 32, c;
+	int cpu = 0, burst = 32, c, server = 0;
+	long count = 0;
 	double secs = 10;
 	while ((c = getopt_long(argc, argv, "p:s:c:t:b:e:", opts, NULL)) != -1) {
 		switch (c) {
@@ -79,11 +91,13 @@ int main(int argc, char **argv)
 		case 't': secs = atof(optarg); break;
 		case 'b': burst = atoi(optarg); break;
 		case 'e': extra = optarg; break;
+		case 'S': server = 1; break;
+		case 'n': count = atol(optarg); break;
 		default: return 2;
 		}
 	}
-	if (!pcap || !sock || burst < 1 || burst > 256) {
-		fprintf(stderr, "usage: memif-gen --pcap FILE --socket NAME [--cpu N] [--seconds S] [--burst N] [--eal ARGS]\n");
+	if (!pcap || !sock || burst < 1 || burst > 256 || count < 0) {
+		fprintf(stderr, "usage: memif-gen --pcap FILE --socket NAME [--cpu N] [--seconds S] [--burst N] [--server] [--count N] [--eal ARGS]\n");
 		return 2;
 	}
 	static uint8_t *fd[MAX_FRAMES];
@@ -96,7 +110,7 @@ int main(int argc, char **argv)
 	char *av[64];
 	int ac = 0;
 	snprintf(cpus, sizeof(cpus), "%d", cpu);
-	snprintf(vdev, sizeof(vdev), "net_memif0,role=client,id=0,socket=%s", sock);
+	snprintf(vdev, sizeof(vdev), "net_memif0,role=%s,id=0,socket=%s", server ? "server" : "client", sock);
 	av[ac++] = "memif-gen";
 	av[ac++] = "-l";
 	av[ac++] = cpus;
@@ -141,7 +155,8 @@ int main(int argc, char **argv)
 		}
 		memcpy(rte_pktmbuf_mtod(tm[i], void *), fd[i], fl[i]);
 	}
-	/* wait for the server (bench-dpdk) to connect */
+	fprintf(stderr, "memif-gen: port started as %s, waiting for the other end\n", server ? "server" : "client");
+	/* wait for the other end (bench-dpdk) to connect */
 	struct rte_eth_link link;
 	double t0 = now_s();
 	do {
@@ -160,12 +175,29 @@ int main(int argc, char **argv)
 	struct rte_mbuf *b[256];
 	double start = now_s(), end = start + secs;
 	for (uint64_t loop = 0;; loop++) {
-		if ((loop & 1023) == 0) {
+		if ((loop & 1023) == 0 || (count && (long)sent >= count)) {
 			if (now_s() >= end)
 				break;
 			rte_eth_link_get_nowait(port, &link);
-			if (!link.link_status) /* the server went away: stop sending */
+			if (!link.link_status) /* the other end went away: stop sending */
 				break;
+		}
+		if (count) { /* each of the first `count` frames once */
+			if ((long)sent >= count) {
+				usleep(1000);
+				continue;
+			}
+			int k = (int)RTE_MIN((long)burst, count - (long)sent);
+			for (int i = 0; i < k; i++) {
+				b[i] = tm[(sent + (uint64_t)i) % (uint64_t)nf];
+				rte_mbuf_refcnt_update(b[i], 1);
+			}
+			uint16_t s = rte_eth_tx_burst(port, 0, b, (uint16_t)k);
+			for (int i = s; i < k; i++)
+				rte_mbuf_refcnt_update(b[i], -1);
+			offered += (uint64_t)k;
+			sent += s;
+			continue;
 		}
 		for (int i = 0; i < burst; i++) {
 			b[i] = tm[at];
@@ -180,6 +212,10 @@ int main(int argc, char **argv)
 		sent += s;
 	}
 	double dt = now_s() - start;
+	if (count && (long)sent < count) {
+		fprintf(stderr, "memif-gen: sent %" PRIu64 " of %ld frames before the end (%.1f s)\n", sent, count, dt);
+		return 1;
+	}
 	printf("memif-gen: %.3f M frames/s sent (%.3f M/s offered) for %.1f s\n", sent / dt / 1e6,
 	       offered / dt / 1e6, dt);
 	rte_eth_dev_stop(port);

@@ -65,7 +65,8 @@
 #define DP_MAX_BURST   128
 #define DP_MAX_Q       BCN_MAX_WORKERS
 #define DP_MAX_RXQ     (BCN_DP_MAX_PORTS * DP_MAX_Q)
-#define DP_PREFETCH    3
+#define DP_PREFETCH    3                  /* frames ahead whose bytes are asked for */
+#define DP_PF_BYTES    512                /* ... up to this many of each frame */
 #define DP_SCRATCH     65536              /* a multi-segment frame, linearized */
 #define DP_KERNEL_US   100                /* poll the TAPs this often when busy */
 #define DP_HTTP_US     1000               /* poll the HTTP listeners this often when busy */
@@ -665,6 +666,14 @@ static unsigned kernel_to_wire(struct dp_worker *d)
 	return total;
 }
 
+static inline void dp_prefetch_frame(const struct rte_mbuf *m)
+{
+	const char *p = rte_pktmbuf_mtod(m, const char *);
+	const char *e = p + RTE_MIN((unsigned)m->data_len, (unsigned)DP_PF_BYTES);
+	for (p = RTE_PTR_ALIGN_FLOOR(p, RTE_CACHE_LINE_SIZE); p < e; p += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p);
+}
+
 /* One burst from one RX queue.  Returns frames received. */
 static inline unsigned rx_queue(struct bcn_worker *w, struct dp_worker *d, const struct dp_rxq *q)
 {
@@ -681,11 +690,11 @@ static inline unsigned rx_queue(struct bcn_worker *w, struct dp_worker *d, const
 
 	bcn_worker_clock(w);
 	for (unsigned i = 0; i < DP_PREFETCH && i < n; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pk[i], void *));
+		dp_prefetch_frame(pk[i]);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pk[i];
 		if (i + DP_PREFETCH < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pk[i + DP_PREFETCH], void *));
+			dp_prefetch_frame(pk[i + DP_PREFETCH]);
 		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 		size_t len = m->data_len;
 		bytes += m->pkt_len;

@@ -11,7 +11,7 @@
 # without DPDK.
 #   build/bench-dpdk   perf harness: the driver + workers + a null sink
 #                      instead of Kafka (perf/bench_dpdk.sh)
-#   build/memif-gen    perf traffic generator on net_memif (client role)
+#   build/memif-gen    perf traffic generator on net_memif (client, or server for a zero-copy worker)
 
 DPDK_DIR      := drivers/dpdk
 DPDK_PRESENT  := $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
