@@ -25,6 +25,11 @@
 #   INGEST_RUNS=3 INGEST_EXTRA=0 INGEST_BUDGET_S=330   (bench_ingest.sh's RUNS, EXTRA, BUDGET_S)
 #   ETL_RECORDS=600000 ETL_PARTITIONS=64 ETL_RUNS=3    (bench_etl.sh's arguments)
 #   DPDK_SECONDS=3 DPDK_RUNS=2                          (bench_dpdk.sh's SECONDS and RUNS)
+#   DPDK_HUGEPAGES=256  2 MiB pages the dpdk step reserves for itself (EAL
+#       --in-memory, as beacond runs in production, docs/dpdk.md), when run
+#       as root and none are reserved; released after the step (and on exit).
+#       Pages someone else reserved (at least half that many) are used as they are.
+#       0, or not root: --no-huge (4 KiB pages: slower, zero-copy memif most)
 #   E2E_RUNS=3 E2E_COUNT=500000 (and perf/e2e_latency.sh's other E2E_* knobs)
 #   BENCH_WRITE=1 (0: do not touch perf/RESULTS.md)
 set -euo pipefail
@@ -44,6 +49,7 @@ ETL_PARTITIONS=${ETL_PARTITIONS:-64}
 ETL_RUNS=${ETL_RUNS:-3}
 DPDK_SECONDS=${DPDK_SECONDS:-3}
 DPDK_RUNS=${DPDK_RUNS:-2}
+DPDK_HUGEPAGES=${DPDK_HUGEPAGES:-256}
 export E2E_RUNS=${E2E_RUNS:-3}
 export E2E_COUNT=${E2E_COUNT:-500000}
 WRITE=${BENCH_WRITE:-1}
@@ -54,10 +60,16 @@ say() { printf '[bench %s +%4ds] %s\n' "$(date +%T)" $(( $(date +%s) - T0 )) "$*
 die() { say "ERROR: $*"; exit 1; }
 
 SAMPLER=""
+HP_RESERVED=0
+NR_HP=/proc/sys/vm/nr_hugepages
+hp_release() { # the pages the dpdk step reserved, back to the system
+	[ "$HP_RESERVED" = 0 ] || { echo 0 > "$NR_HP" 2>/dev/null || true; HP_RESERVED=0; }
+}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	[ -z "$SAMPLER" ] || kill "$SAMPLER" 2>/dev/null || true
+	hp_release
 	[ $rc -eq 0 ] || say "failed (exit $rc)"
 	exit $rc
 }
@@ -165,7 +177,22 @@ for s in $STEPS; do
 		cp build/bench-etl/runs.txt "$OUT/etl-runs.txt" 2>/dev/null || true ;;
 	dpdk)
 		if [ -x build/bench-dpdk ] && [ -x build/memif-gen ]; then
-			step dpdk $(( DPDK_RUNS * 12 * (DPDK_SECONDS + 6) )) 400 env RUNS="$DPDK_RUNS" sh perf/bench_dpdk.sh "$DPDK_SECONDS"
+			eal="--no-huge --no-shconf -m 512"
+			if [ "$DPDK_HUGEPAGES" -gt 0 ] && [ "$(id -u)" = 0 ] && [ "$(cat "$NR_HP" 2>/dev/null || echo x)" = 0 ]; then
+				echo "$DPDK_HUGEPAGES" > "$NR_HP" 2>/dev/null || true
+				HP_RESERVED=1
+				if [ "$(cat "$NR_HP")" -ge $(( DPDK_HUGEPAGES / 2 )) ]; then
+					eal="--in-memory -m 512"
+					say "dpdk: reserved $(cat "$NR_HP") x 2 MiB huge pages for this step"
+				else
+					say "dpdk: only $(cat "$NR_HP") huge pages could be reserved: --no-huge"
+					hp_release
+				fi
+			elif [ "$DPDK_HUGEPAGES" -gt 0 ] && [ "$(cat "$NR_HP" 2>/dev/null || echo 0)" -ge $(( DPDK_HUGEPAGES / 2 )) ]; then
+				eal="--in-memory -m 512" # reserved already, by someone else: used, left as they are
+			fi
+			step dpdk $(( DPDK_RUNS * 12 * (DPDK_SECONDS + 6) )) 400 env RUNS="$DPDK_RUNS" EAL_ARGS="$eal" sh perf/bench_dpdk.sh "$DPDK_SECONDS"
+			hp_release
 			cp build/perf/dpdk/runs.log "$OUT/dpdk-runs.log" 2>/dev/null || true
 		else
 			printf 'status=skipped\nreason=build/bench-dpdk or build/memif-gen missing (libdpdk-dev)\n' > "$W/dpdk.step"
