@@ -666,6 +666,12 @@ static unsigned kernel_to_wire(struct dp_worker *d)
 	return total;
 }
 
+/* Ask for every cache line of a frame's first DP_PF_BYTES, not only the
+ * first (l3fwd's habit: it reads headers only).  The software checksum and
+ * the parser read all of a beacon, and a frame a NIC wrote by DMA (or a
+ * zero-copy memif peer from its core) is not in this core's cache: with
+ * the first line only, the worker waited for the rest line by line
+ * (perf/RESULTS.md, DPDK eleventh round).  Can't fail. */
 static inline void dp_prefetch_frame(const struct rte_mbuf *m)
 {
 	const char *p = rte_pktmbuf_mtod(m, const char *);
