@@ -91,7 +91,7 @@ enabled = no
 [ring]
 bytes = 256M
 [dpdk]
-eal_args = $EAL_ARGS ${3:-}--log-level=*:warning
+eal_args = $EAL_ARGS ${3:-} --log-level=*:warning
 main_lcore = $SCPU
 ports = $2
 mbufs = 32767
@@ -137,7 +137,7 @@ run_memif() { # CASE
 
 run_memif_zc() { # CASE: the generator is the server, the worker a zero-copy client
 	sock="bcn-bench-zc-$$-$1"
-	conf "$D/memif-zc-$1.ini" "net_memif0,role=client,id=0,socket=$sock,zero-copy=yes" "--single-file-segments "
+	conf "$D/memif-zc-$1.ini" "net_memif0,role=client,id=0,socket=$sock,zero-copy=yes" "--single-file-segments"
 	# the same order of the ends as run_memif: the generator starts first (it
 	# is the server), bench-dpdk connects ~1 s later; its workers stop polling
 	# at ~2 + 3 + SECS s, the generator stops at ~1.5 + SECS + 5 s, then

@@ -13,6 +13,10 @@
 #   dp_start NS                    beacond (driver dpdk) on $W/beacond.ini inside NS
 #   dp_metric NS 'NAME{L="v"}'     the sum of the matching series
 #   dp_kafka_dump NS FILE          the three topics as topic<TAB>key<TAB>value lines
+#   dp_pcapcase_gen ARGS...        tokens signed, then pcapcase.py gen --dir $W ARGS
+#                                  (tests/integration/dpdk/pcapcase.py); sets FRAMES
+#   dp_snapshot NS                 $W/metrics.txt (checked by promtool) and
+#                                  $W/records.tsv (dp_kafka_dump), for pcapcase.py verify
 DP_NETNS=""
 
 dp_skip() {
@@ -82,6 +86,22 @@ dp_kafka_dump() {
 		timeout 60 ip netns exec "$1" kcat -b "$BS" -C -t "$_t" -o beginning -e -q -f "$_t\t%k\t%s\n" >> "$2" ||
 			it_fail "kcat could not read $_t"
 	done
+}
+
+dp_pcapcase_gen() {
+	_exp=$(( $(date +%s) + 3600 ))
+	_tok=$(build/beacon-lint --jwt-key "$BD_KEY" --sign-token "$BD_SUB" --exp "$_exp")
+	_bad=$(build/beacon-lint --jwt-key "not-$BD_KEY" --sign-token "$BD_SUB" --exp "$_exp")
+	python3 tests/integration/dpdk/pcapcase.py gen --dir "$W" --port "$BD_UDP" \
+		--token "$_tok" --bad-token "$_bad" "$@" || it_fail "pcap generation"
+	FRAMES=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["frames"])' "$W/expect.json")
+}
+
+dp_snapshot() {
+	ip netns exec "$1" curl -sf "http://127.0.0.1:$BD_MET/metrics" > "$W/metrics.txt" ||
+		it_fail "could not read beacond's /metrics"
+	promtool check metrics < "$W/metrics.txt" || it_fail "promtool check metrics"
+	dp_kafka_dump "$1" "$W/records.tsv"
 }
 
 # dp_stop_beacond: SIGTERM, wait, check a clean exit with everything delivered.
