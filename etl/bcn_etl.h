@@ -269,12 +269,34 @@ int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t 
 rd_kafka_conf_t *bcn_etl_consumer_conf(const struct bcn_etl_cfg *c, const char *group,
 				       const char *client_id, char *err, size_t errlen);
 
+/* Where each partition of a new assignment starts, as absolute offsets, for
+ * rd_kafka_assign: c is the assignment with the group's committed offsets
+ * (rd_kafka_committed); a partition without one starts at the first record
+ * in its log, looked up with one ListOffsets per broker (the request
+ * librdkafka itself sends for auto.offset.reset = earliest).  Call from the
+ * rebalance callback (it waits up to 5 s for that answer).  Returns a new
+ * list (the caller destroys it), or NULL on any error, or when a partition
+ * has no commit and auto.offset.reset is not earliest: then assign c's
+ * partitions as given and librdkafka decides, as it would have. */
+rd_kafka_topic_partition_list_t *bcn_etl_start_positions(rd_kafka_t *rk,
+							 const rd_kafka_topic_partition_list_t *c);
+
+/* Poll consumer queue q for up to max records: whatever is queued now, or,
+ * if nothing is, the first record to arrive within ms and whatever came
+ * with it.  Unlike rd_kafka_consume_batch_queue alone, which waits out ms
+ * until max records are there, it does not hold back the last records of
+ * a backlog (fewer than max) for ms.  Call on the consumer's polling
+ * thread.  Returns the records put in msgs (0: none within ms); can't fail
+ * otherwise (errors arrive as records with err set). */
+ssize_t bcn_etl_consume(rd_kafka_queue_t *q, int ms, rd_kafka_message_t **msgs, size_t max);
+
 /* Restart the fetchers of consumer rk after its prefetch queue filled and
  * drained (librdkafka < 2.3 would leave them idle for up to 1 s): seek each
  * assigned partition with a position, and for which skip (may be NULL)
  * returns 0, to that position, asynchronously.  Call on the consumer's
- * polling thread, right after a poll that returned fewer records than asked
- * (the queue is empty) when every record polled was taken.  Returns the
+ * polling thread, right after a poll (bcn_etl_consume) that found the queue
+ * empty and waited BCN_ETL_KICK_WAIT_MS in vain, when every record polled
+ * before was taken.  Returns the
  * partitions moved (0: none), or -1 (nothing changed: the fetchers wake on
  * their own within 1 s). */
 int bcn_etl_kick_fetchers(rd_kafka_t *rk, int (*skip)(void *arg, const char *topic, int32_t partition),
@@ -283,7 +305,14 @@ int bcn_etl_kick_fetchers(rd_kafka_t *rk, int (*skip)(void *arg, const char *top
 /* 1 if a poll that returned n records (max asked) of bytes payload+key
  * bytes says the prefetch queue may have reached its limit: n == max, or
  * half of queue_kbytes or more came at once (a queue too small to hold max
- * records).  Then the next short poll should kick the fetchers.  Can't fail. */
+ * records).  Then the first poll to find nothing within BCN_ETL_KICK_WAIT_MS
+ * kicks the fetchers (bcn_etl_kick_fetchers).  Can't fail. */
+/* How long a consumer that saw its queue back up (bcn_etl_poll_full) waits
+ * on an empty queue before it takes the fetchers for stalled and kicks
+ * them: longer than a fetch round trip on a busy host, far shorter than
+ * the up to 1 s librdkafka would idle. */
+#define BCN_ETL_KICK_WAIT_MS 20
+
 static inline int bcn_etl_poll_full(size_t n, size_t max, size_t bytes, long long queue_kbytes)
 {
 	return n >= max || (unsigned long long)bytes * 2 >= (unsigned long long)queue_kbytes * 1024;

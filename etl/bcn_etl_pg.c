@@ -906,7 +906,7 @@ static int flush_or_drop(struct bcn_etl_pg *g, int64_t deadline_ms)
 	return -1;
 }
 
-/* ---- rebalancing (sink thread, inside rd_kafka_consume_batch_queue) ---- */
+/* ---- rebalancing (sink thread, inside a poll of its consumer queue) ---- */
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			 void *opaque)
@@ -923,9 +923,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				rd_kafka_assign(rk, NULL);
 				return;
 			}
-		rd_kafka_assign(rk, parts);
+		/* our committed offsets: for the lag gauges, and where to start */
 		rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
 		int ok = !rd_kafka_committed(rk, c, 5000);
+		rd_kafka_topic_partition_list_t *a = ok ? bcn_etl_start_positions(rk, c) : NULL;
+		rd_kafka_assign(rk, a ? a : parts);
+		if (a)
+			rd_kafka_topic_partition_list_destroy(a);
 		for (int i = 0; i < c->cnt; i++) {
 			struct pg_part *pt = &g->parts[topic_of(g, c->elems[i].topic)][c->elems[i].partition];
 			atomic_store(&pt->committed, ok && c->elems[i].offset >= 0 ? c->elems[i].offset : -1);
@@ -1120,7 +1124,9 @@ static void *pg_main(void *arg)
 			to = g->start_ms + g->c->pg_flush_ms - bcn_etl_mono_ms();
 			to = to < 0 ? 0 : to > 100 ? 100 : to;
 		}
-		ssize_t n = rd_kafka_consume_batch_queue(g->q, (int)to, msgs, POLL_BATCH);
+		if (g->backed_up && to > BCN_ETL_KICK_WAIT_MS)
+			to = BCN_ETL_KICK_WAIT_MS;
+		ssize_t n = bcn_etl_consume(g->q, (int)to, msgs, POLL_BATCH);
 		unsigned gen = g->gen;
 		int dropped = 0;
 		size_t polled = 0;
@@ -1141,7 +1147,7 @@ static void *pg_main(void *arg)
 		}
 		if (bcn_etl_poll_full((size_t)n, POLL_BATCH, polled, g->c->queue_kbytes)) {
 			g->backed_up = 1;
-		} else if (g->backed_up && !dropped && g->gen == gen) {
+		} else if (g->backed_up && n == 0 && g->gen == gen) {
 			g->backed_up = 0;
 			if (!g->paused && bcn_etl_kick_fetchers(g->rk, pg_kick_skip, g) > 0)
 				BCN_INC(g->fetch_kicks, 1);

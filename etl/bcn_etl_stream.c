@@ -952,9 +952,9 @@ static int flush_all(struct bcn_etl_stream *s, int may_poll, int64_t deadline_ms
 
 /* ---- rebalancing ---------------------------------------------------------- */
 
-/* Rebalance callback: runs on the stream thread inside
- * rd_kafka_consume_batch_queue (main loop, or while it waits for the
- * inserter), when the group revokes or assigns partitions (eager protocol:
+/* Rebalance callback: runs on the stream thread inside a poll of its
+ * consumer queue (bcn_etl_consume in the main loop, or serve_paused while it
+ * waits for the inserter), when the group revokes or assigns partitions (eager protocol:
  * a revocation takes them all). */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -971,10 +971,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				rd_kafka_assign(rk, NULL);
 				return;
 			}
-		rd_kafka_assign(rk, parts);
-		/* our committed offsets, for the lag gauges */
+		/* our committed offsets: for the lag gauges, and where to start */
 		rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
 		int ok = !rd_kafka_committed(rk, c, 5000);
+		rd_kafka_topic_partition_list_t *a = ok ? bcn_etl_start_positions(rk, c) : NULL;
+		rd_kafka_assign(rk, a ? a : parts);
+		if (a)
+			rd_kafka_topic_partition_list_destroy(a);
 		for (int i = 0; i < c->cnt; i++) {
 			struct bcn_etl_part *pt = &s->parts[c->elems[i].partition];
 			atomic_store(&pt->committed, ok && c->elems[i].offset >= 0 ? c->elems[i].offset : -1);
@@ -1165,7 +1168,9 @@ void *bcn_etl_stream_main(void *arg)
 			if (to > 100)
 				to = 100;
 		}
-		ssize_t n = rd_kafka_consume_batch_queue(s->q, (int)to, msgs, POLL_BATCH);
+		if (s->backed_up && to > BCN_ETL_KICK_WAIT_MS)
+			to = BCN_ETL_KICK_WAIT_MS;
+		ssize_t n = bcn_etl_consume(s->q, (int)to, msgs, POLL_BATCH);
 		unsigned gen = s->gen;
 		int dropped = 0;
 		size_t polled = 0;
@@ -1197,7 +1202,7 @@ void *bcn_etl_stream_main(void *arg)
 			resume_all(s);
 		if (bcn_etl_poll_full((size_t)n, POLL_BATCH, polled, s->etl->cfg.queue_kbytes)) {
 			s->backed_up = 1;
-		} else if (s->backed_up && !dropped) {
+		} else if (s->backed_up && n == 0) {
 			s->backed_up = 0;
 			kick_fetchers(s);
 		}
@@ -1270,6 +1275,66 @@ int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t 
 			return -1;
 	}
 	return 0;
+}
+
+/* Why not rd_kafka_consume_batch_queue(q, ms, ...) alone: it returns only
+ * once it has max records or ms has passed, so the last records of a
+ * backlog (fewer than max) waited out ms, and their batch with them. */
+ssize_t bcn_etl_consume(rd_kafka_queue_t *q, int ms, rd_kafka_message_t **msgs, size_t max)
+{
+	ssize_t n = rd_kafka_consume_batch_queue(q, 0, msgs, max);
+	if (n != 0 || ms <= 0 || max == 0)
+		return n < 0 ? 0 : n;
+	rd_kafka_message_t *m = rd_kafka_consume_queue(q, ms);
+	if (!m)
+		return 0;
+	msgs[0] = m;
+	n = max > 1 ? rd_kafka_consume_batch_queue(q, 0, msgs + 1, max - 1) : 0;
+	return 1 + (n > 0 ? n : 0);
+}
+
+/*
+ * Why this exists: librdkafka left to itself (assign INVALID) looks the
+ * commits up again after the assignment, and resets a partition that has
+ * none (a new group, a new partition) only after a fixed 100 ms back-off
+ * (librdkafka 2.0.2, rd_kafka_offset_reset(): "err ? 100 : 0", err being
+ * "no offset").  Assigning the logical BEGINNING is no better: a partition
+ * whose leader is not yet delegated (the topic is new to the handle at its
+ * first assignment) waits 500 ms for its query.  An absolute offset starts
+ * fetching at once (perf/RESULTS.md, "## beacon-etl").
+ */
+rd_kafka_topic_partition_list_t *bcn_etl_start_positions(rd_kafka_t *rk,
+							 const rd_kafka_topic_partition_list_t *c)
+{
+	char reset[32];
+	size_t rsz = sizeof(reset);
+	/* librdkafka reports earliest as "smallest" */
+	int earliest = rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", reset, &rsz) ==
+			       RD_KAFKA_CONF_OK &&
+		       (!strcmp(reset, "smallest") || !strcmp(reset, "earliest") || !strcmp(reset, "beginning"));
+	rd_kafka_topic_partition_list_t *a = rd_kafka_topic_partition_list_copy(c);
+	rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(c->cnt ? c->cnt : 1);
+	for (int i = 0; i < a->cnt; i++) {
+		if (a->elems[i].err)
+			goto fail;
+		if (a->elems[i].offset < 0) /* the time stamp -2: ListOffsets' "earliest" */
+			rd_kafka_topic_partition_list_add(q, a->elems[i].topic, a->elems[i].partition)->offset = -2;
+	}
+	if (q->cnt && (!earliest || rd_kafka_offsets_for_times(rk, q, 5000)))
+		goto fail;
+	for (int i = 0; i < q->cnt; i++) {
+		const rd_kafka_topic_partition_t *e = &q->elems[i];
+		rd_kafka_topic_partition_t *t = rd_kafka_topic_partition_list_find(a, e->topic, e->partition);
+		if (e->err || e->offset < 0 || !t)
+			goto fail;
+		t->offset = e->offset;
+	}
+	rd_kafka_topic_partition_list_destroy(q);
+	return a;
+fail:
+	rd_kafka_topic_partition_list_destroy(q);
+	rd_kafka_topic_partition_list_destroy(a);
+	return NULL;
 }
 
 /*

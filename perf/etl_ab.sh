@@ -25,7 +25,8 @@
 #   sh perf/etl_ab.sh run big '[views]\nbatch_rows = 200000\nbatch_bytes = 80M'
 #   sh perf/etl_ab.sh stop
 # Output per run: LABEL rows/s N secs S cpu_etl C cpu_ch_kafka K (CPU seconds
-# over the window).  Loopback only; every wait has a deadline.
+# over the window) fetch_kicks F (bcn_etl_kick_fetchers seeks in the run).
+# Loopback only; every wait has a deadline.
 set -eu
 cd "$(dirname "$0")/.."
 IT_NAME=etl_ab
@@ -122,6 +123,7 @@ PY
 	t2=$(etl_window_next "$N rows inserted ($W/etl.log)") || exit 1
 	c1=$(etl_cpu "$EP"); k1=$(etl_cpu "$CHPID" "$KPID")
 	etl_window_close
+	kicks=$(etl_metric beacon_etl_fetch_kicks_total)
 	kill -TERM "$EP"
 	wait "$EP" || it_fail "beacon-etl exit status $?"
 	IT_PIDS=""
@@ -130,7 +132,7 @@ PY
 	[ "$have" = "$N" ] || it_fail "ClickHouse holds $have rows, want $N"
 	awk -v l="$LAB" -v n="$N" -v a="$t1" -v b="$t2" -v c="$(awk -v x="$c1" -v y="$c0" 'BEGIN { print x - y }')" \
 		-v k="$(awk -v x="$k1" -v y="$k0" 'BEGIN { print x - y }')" \
-		'BEGIN { printf "%s rows/s %.0f secs %.2f cpu_etl %.2f cpu_ch_kafka %.2f\n", l, n / (b - a), b - a, c, k }'
+		-v f="$kicks" 'BEGIN { printf "%s rows/s %.0f secs %.2f cpu_etl %.2f cpu_ch_kafka %.2f fetch_kicks %s\n", l, n / (b - a), b - a, c, k, f }'
 	[ -z "${TL:-}" ] || awk -v a="$t1" 'NR % 6 == 1 { printf "  %.2f s  consumed %s  inserted %s\n", $1 - a, $2, $3 }' "$W/timeline.txt"
 	[ -z "$TSP" ] || sed 's/^/  cpu ticks: /' "$W/threads.txt"
 	;;

@@ -4,7 +4,8 @@
  * parsing and classification, the retry schedule, batch building and the
  * bisection of refused batches against a simulated ClickHouse; with
  * test_rowbin.c the RowBinary encoder, with test_pg.c the PostgreSQL sink's
- * pure parts (record -> row, unescaping, text-array literals).
+ * pure parts (record -> row, unescaping, text-array literals), with
+ * test_consume.c the consumer poll against librdkafka's mock cluster.
  *
  * Why its own binary: the ETL links librdkafka, libcurl and the HTTP engine
  * but none of beacond's app code; keeping it apart keeps both link lines
@@ -366,6 +367,8 @@ int test_rowbin_register(CU_pSuite s);
 int test_pg_register(CU_pSuite s);
 /* tests/unit/etl/test_sort.c */
 int test_sort_register(CU_pSuite s);
+/* tests/unit/etl/test_consume.c */
+int test_consume_register(CU_pSuite s);
 
 int main(void)
 {
@@ -383,7 +386,8 @@ int main(void)
 	    !CU_add_test(s, "backoff schedule", test_backoff) ||
 	    !CU_add_test(s, "batch building", test_batch) ||
 	    !CU_add_test(s, "bisection against a simulated ClickHouse", test_bisect) ||
-	    test_rowbin_register(s) || test_pg_register(s) || test_sort_register(s)) {
+	    test_rowbin_register(s) || test_pg_register(s) || test_sort_register(s) ||
+	    test_consume_register(s)) {
 		CU_cleanup_registry();
 		return 2;
 	}
