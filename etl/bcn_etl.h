@@ -302,17 +302,17 @@ ssize_t bcn_etl_consume(rd_kafka_queue_t *q, int ms, rd_kafka_message_t **msgs, 
 int bcn_etl_kick_fetchers(rd_kafka_t *rk, int (*skip)(void *arg, const char *topic, int32_t partition),
 			  void *arg);
 
-/* 1 if a poll that returned n records (max asked) of bytes payload+key
- * bytes says the prefetch queue may have reached its limit: n == max, or
- * half of queue_kbytes or more came at once (a queue too small to hold max
- * records).  Then the first poll to find nothing within BCN_ETL_KICK_WAIT_MS
- * kicks the fetchers (bcn_etl_kick_fetchers).  Can't fail. */
 /* How long a consumer that saw its queue back up (bcn_etl_poll_full) waits
  * on an empty queue before it takes the fetchers for stalled and kicks
  * them: longer than a fetch round trip on a busy host, far shorter than
  * the up to 1 s librdkafka would idle. */
 #define BCN_ETL_KICK_WAIT_MS 20
 
+/* 1 if a poll that returned n records (max asked) of bytes payload+key
+ * bytes says the prefetch queue may have reached its limit: n == max, or
+ * half of queue_kbytes or more came at once (a queue too small to hold max
+ * records).  Then the first poll to find nothing within BCN_ETL_KICK_WAIT_MS
+ * kicks the fetchers (bcn_etl_kick_fetchers).  Can't fail. */
 static inline int bcn_etl_poll_full(size_t n, size_t max, size_t bytes, long long queue_kbytes)
 {
 	return n >= max || (unsigned long long)bytes * 2 >= (unsigned long long)queue_kbytes * 1024;

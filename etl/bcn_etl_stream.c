@@ -1352,7 +1352,7 @@ fail:
  * so it wakes that thread at once, which then fetches; seeking each
  * partition to the position the application stands at (the offset after
  * the last record polled) changes nothing else when the caller's queue is
- * empty (its last poll came back short) and every record it polled was
+ * empty (its last poll found nothing) and every record it polled was
  * taken.  A record a fetch delivers between that poll and the seek is
  * discarded by the seek's version barrier and fetched again from the same
  * offset; a fetch in flight for a partition that was not stalled is sent
