@@ -269,17 +269,17 @@ int bcn_etl_kset_extra(rd_kafka_conf_t *c, const char *extra, char *err, size_t 
 rd_kafka_conf_t *bcn_etl_consumer_conf(const struct bcn_etl_cfg *c, const char *group,
 				       const char *client_id, char *err, size_t errlen);
 
-/* Where each partition of a new assignment starts, as absolute offsets, for
- * rd_kafka_assign: c is the assignment with the group's committed offsets
- * (rd_kafka_committed); a partition without one starts at the first record
- * in its log, looked up with one ListOffsets per broker (the request
- * librdkafka itself sends for auto.offset.reset = earliest).  Call from the
- * rebalance callback (it waits up to 5 s for that answer).  Returns a new
- * list (the caller destroys it), or NULL on any error, or when a partition
- * has no commit and auto.offset.reset is not earliest: then assign c's
- * partitions as given and librdkafka decides, as it would have. */
-rd_kafka_topic_partition_list_t *bcn_etl_start_positions(rd_kafka_t *rk,
-							 const rd_kafka_topic_partition_list_t *c);
+/* Assign parts to consumer rk (from its rebalance callback), each partition
+ * at the group's committed offset, or, without one, at the first record in
+ * its log (auto.offset.reset = earliest), handed to librdkafka as absolute
+ * offsets (see start_positions in bcn_etl_stream.c for why).  Waits up to
+ * 5 s for each look-up.  Returns a copy of parts holding the committed
+ * offsets (for the lag gauges; the caller destroys it), with *committed_ok
+ * 0 if they could not be read.  Can't fail otherwise: on any error, or when
+ * auto.offset.reset is not earliest and a partition has no commit, parts is
+ * assigned as given and librdkafka decides, as it would have. */
+rd_kafka_topic_partition_list_t *bcn_etl_assign(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts,
+						int *committed_ok);
 
 /* Poll consumer queue q for up to max records: whatever is queued now, or,
  * if nothing is, the first record to arrive within ms and whatever came

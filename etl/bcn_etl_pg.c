@@ -923,13 +923,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				rd_kafka_assign(rk, NULL);
 				return;
 			}
-		/* our committed offsets: for the lag gauges, and where to start */
-		rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
-		int ok = !rd_kafka_committed(rk, c, 5000);
-		rd_kafka_topic_partition_list_t *a = ok ? bcn_etl_start_positions(rk, c) : NULL;
-		rd_kafka_assign(rk, a ? a : parts);
-		if (a)
-			rd_kafka_topic_partition_list_destroy(a);
+		int ok;
+		rd_kafka_topic_partition_list_t *c = bcn_etl_assign(rk, parts, &ok);
 		for (int i = 0; i < c->cnt; i++) {
 			struct pg_part *pt = &g->parts[topic_of(g, c->elems[i].topic)][c->elems[i].partition];
 			atomic_store(&pt->committed, ok && c->elems[i].offset >= 0 ? c->elems[i].offset : -1);

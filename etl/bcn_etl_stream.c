@@ -971,13 +971,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				rd_kafka_assign(rk, NULL);
 				return;
 			}
-		/* our committed offsets: for the lag gauges, and where to start */
-		rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
-		int ok = !rd_kafka_committed(rk, c, 5000);
-		rd_kafka_topic_partition_list_t *a = ok ? bcn_etl_start_positions(rk, c) : NULL;
-		rd_kafka_assign(rk, a ? a : parts);
-		if (a)
-			rd_kafka_topic_partition_list_destroy(a);
+		int ok;
+		rd_kafka_topic_partition_list_t *c = bcn_etl_assign(rk, parts, &ok);
 		for (int i = 0; i < c->cnt; i++) {
 			struct bcn_etl_part *pt = &s->parts[c->elems[i].partition];
 			atomic_store(&pt->committed, ok && c->elems[i].offset >= 0 ? c->elems[i].offset : -1);
@@ -1294,6 +1289,13 @@ ssize_t bcn_etl_consume(rd_kafka_queue_t *q, int ms, rd_kafka_message_t **msgs, 
 }
 
 /*
+ * Where each partition of c (the assignment with the group's committed
+ * offsets) starts, as absolute offsets: the commit, or for a partition
+ * without one the first record in its log, looked up with one ListOffsets
+ * per broker (the request librdkafka itself sends for auto.offset.reset =
+ * earliest).  Returns a new list, or NULL on any error, or when a partition
+ * has no commit and auto.offset.reset is not earliest.
+ *
  * Why this exists: librdkafka left to itself (assign INVALID) looks the
  * commits up again after the assignment, and resets a partition that has
  * none (a new group, a new partition) only after a fixed 100 ms back-off
@@ -1303,7 +1305,7 @@ ssize_t bcn_etl_consume(rd_kafka_queue_t *q, int ms, rd_kafka_message_t **msgs, 
  * first assignment) waits 500 ms for its query.  An absolute offset starts
  * fetching at once (perf/RESULTS.md, "## beacon-etl").
  */
-rd_kafka_topic_partition_list_t *bcn_etl_start_positions(rd_kafka_t *rk,
+static rd_kafka_topic_partition_list_t *start_positions(rd_kafka_t *rk,
 							 const rd_kafka_topic_partition_list_t *c)
 {
 	char reset[32];
@@ -1335,6 +1337,18 @@ fail:
 	rd_kafka_topic_partition_list_destroy(q);
 	rd_kafka_topic_partition_list_destroy(a);
 	return NULL;
+}
+
+rd_kafka_topic_partition_list_t *bcn_etl_assign(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts,
+						int *committed_ok)
+{
+	rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+	*committed_ok = !rd_kafka_committed(rk, c, 5000);
+	rd_kafka_topic_partition_list_t *a = *committed_ok ? start_positions(rk, c) : NULL;
+	rd_kafka_assign(rk, a ? a : parts);
+	if (a)
+		rd_kafka_topic_partition_list_destroy(a);
+	return c;
 }
 
 /*
